@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { StorageFullError } from './errors.js';
+import type { BlobStore, ByteRange, PartToJoin, PartToWrite } from './store.js';
+
+const REF = /^[0-9a-f]{32}$/;
+const PART_REF = /^[0-9]{1,5}\.[0-9a-f]{1,32}\.part$/;
+const MANIFEST = 'manifest.json';
+const READ_CHUNK = 1024 * 1024;
+
+interface Manifest {
+  parts: Array<{ file: string; size: number }>;
+}
+
+/**
+ * Bytes on the local disk. An upload is a directory of part files, one per attempt
+ * (`<partNumber>.<attemptId>.part`); completing it writes a manifest naming the recorded parts in
+ * order, so a commit moves no bytes and the blob key is the directory itself.
+ */
+export class DiskBlobStore implements BlobStore {
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async init(): Promise<this> {
+    await mkdir(join(this.#root, 'uploads'), { recursive: true });
+    return this;
+  }
+
+  async createUpload(): Promise<string> {
+    const ref = randomBytes(16).toString('hex');
+    await mkdir(this.#dir(ref), { recursive: true });
+    await syncDirectory(join(this.#root, 'uploads'));
+    return ref;
+  }
+
+  async writePart(uploadRef: string, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<string> {
+    const partRef = `${part.partNumber}.${part.attemptId}.part`;
+    const path = join(this.#dir(uploadRef), checkPartRef(partRef));
+    const file = await open(path, 'wx').catch(translateFull);
+    try {
+      for await (const chunk of body) await file.write(chunk);
+      await file.sync();
+      await file.close();
+    } catch (error) {
+      await file.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      return translateFull(error);
+    }
+    await syncDirectory(this.#dir(uploadRef));
+    return partRef;
+  }
+
+  async discardPart(uploadRef: string, _partNumber: number, partRef: string): Promise<void> {
+    await rm(join(this.#dir(uploadRef), checkPartRef(partRef)), { force: true });
+  }
+
+  async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {
+    const manifest: Manifest = { parts: parts.map((part) => ({ file: checkPartRef(part.partRef), size: part.size })) };
+    const dir = this.#dir(uploadRef);
+    const temporary = join(dir, `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`);
+    const file = await open(temporary, 'w').catch(translateFull);
+    try {
+      await file.writeFile(JSON.stringify(manifest));
+      await file.sync();
+    } catch (error) {
+      await unlink(temporary).catch(() => {});
+      return translateFull(error);
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, join(dir, MANIFEST));
+    await syncDirectory(dir);
+    return uploadRef;
+  }
+
+  async abortUpload(uploadRef: string): Promise<void> {
+    await rm(this.#dir(uploadRef), { recursive: true, force: true });
+  }
+
+  async read(blobKey: string, range?: ByteRange): Promise<Readable> {
+    const dir = this.#dir(blobKey);
+    const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    const files = manifest.parts.map((part) => ({ path: join(dir, checkPartRef(part.file)), size: part.size }));
+    return streamFiles(files, range);
+  }
+
+  async deleteBlob(blobKey: string): Promise<void> {
+    await rm(this.#dir(blobKey), { recursive: true, force: true });
+  }
+
+  async check(): Promise<void> {
+    const probe = join(this.#root, `.probe-${randomBytes(4).toString('hex')}`);
+    await open(probe, 'w').then((file) => file.close());
+    await unlink(probe);
+  }
+
+  #dir(ref: string): string {
+    if (!REF.test(ref)) throw new Error(`Not a disk blob reference: ${ref}`);
+    return join(this.#root, 'uploads', ref);
+  }
+}
+
+function checkPartRef(partRef: string): string {
+  if (!PART_REF.test(partRef)) throw new Error(`Not a disk part reference: ${partRef}`);
+  return partRef;
+}
+
+/** Streams a sequence of files as one, or the inclusive range [start, end] of their concatenation. */
+function streamFiles(files: Array<{ path: string; size: number }>, range?: ByteRange): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let fileStart = 0;
+    for (const file of files) {
+      const fileEnd = fileStart + file.size - 1;
+      const from = Math.max(range?.start ?? 0, fileStart);
+      const to = Math.min(range?.end ?? Number.MAX_SAFE_INTEGER, fileEnd);
+      if (from <= to) {
+        yield* createReadStream(file.path, { start: from - fileStart, end: to - fileStart, highWaterMark: READ_CHUNK });
+      }
+      fileStart += file.size;
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false, highWaterMark: READ_CHUNK });
+}
+
+/** A new directory entry is durable only once its directory is synced. */
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+function translateFull(error: unknown): never {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') throw new StorageFullError({ cause: error });
+  throw error;
+}

@@ -1,0 +1,50 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where the bytes live. An upload is a staging area that collects numbered parts (in any order, each
+ * written by a uniquely named attempt) and is then joined into one blob. That is exactly an S3
+ * multipart upload; the disk store mirrors it. Every operation that deletes is idempotent, because
+ * garbage collection may repeat it after a crash. test/conformance/blob-store.ts is the contract.
+ */
+export interface BlobStore {
+  /** Opens a staging area; returns an opaque reference that the session keeps. */
+  createUpload(): Promise<string>;
+  /**
+   * Streams one part into the upload and resolves once its bytes are durable, with a reference to
+   * them. The caller checks what actually arrived.
+   * If the body fails, nothing of this attempt is left behind.
+   */
+  writePart(uploadRef: string, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<string>;
+  /** Removes what one attempt wrote (a part that lost a race or failed its digest). */
+  discardPart(uploadRef: string, partNumber: number, partRef: string): Promise<void>;
+  /** Joins the given parts, in order, into one blob and returns its key. Safe to repeat. */
+  completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string>;
+  /** Discards an upload with all its parts (and the blob completed from it, where they share storage). */
+  abortUpload(uploadRef: string): Promise<void>;
+  /** Reads a blob, or the inclusive byte range `[start, end]` of it. */
+  read(blobKey: string, range?: ByteRange): Promise<Readable>;
+  deleteBlob(blobKey: string): Promise<void>;
+  /** Throws if the storage cannot be reached or written. */
+  check(): Promise<void>;
+}
+
+export interface PartToWrite {
+  /** 1-based, as in S3: offset / part size + 1. */
+  partNumber: number;
+  /** The length the body should have; unknown for Box's simple upload. */
+  size?: number | undefined;
+  /** Unique per attempt, so concurrent attempts at one part never write the same place. */
+  attemptId: string;
+}
+
+export interface PartToJoin {
+  partNumber: number;
+  partRef: string;
+  size: number;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}

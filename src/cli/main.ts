@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { loadConfig, SETTINGS, type SettingKey } from '../config.js';
+import { Tokens } from '../core/tokens.js';
+import { boxDate } from '../http/present.js';
+import { createPartway } from '../server.js';
+import { openMetadata } from '../stores.js';
+
+const program = new Command('partway')
+  .description('Partway: a self-hosted server for very large uploads, speaking Box\'s Chunked Upload API')
+  .showHelpAfterError();
+
+const serve = program.command('serve').description('serve the API (SQLite and the local disk under the data directory)');
+for (const setting of SETTINGS) {
+  const placeholder = setting.flag.slice(2).replace(/-/g, '_');
+  serve.addOption(new Option(`${setting.flag} <${placeholder}>`, `${setting.description} [env ${setting.env}]`
+    + (setting.default === undefined ? '' : ` (default: ${setting.default})`)));
+}
+serve.action(async (flags: Partial<Record<SettingKey, string>>) => {
+  const config = loadConfig(flags);
+  const partway = await createPartway(config);
+  const address = await partway.listen();
+  partway.app.log.info({ address, dataDir: config.dataDir }, `Partway is serving on ${address}`);
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    partway.app.log.info({ signal }, 'shutting down: finishing requests in flight');
+    partway.close().then(() => process.exit(0), (error: unknown) => {
+      partway.app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+});
+
+const dataDirOption = () => new Option('--data-dir <data_dir>', 'data directory [env PARTWAY_DATA_DIR] (default: ./data)');
+
+async function withTokens<T>(flags: { dataDir?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
+  const config = loadConfig({ dataDir: flags.dataDir });
+  const metadata = await openMetadata(config.dataDir);
+  try {
+    return await work(new Tokens(metadata));
+  } finally {
+    await metadata.close();
+  }
+}
+
+const token = program.command('token').description('manage bearer tokens');
+token.command('create').description('create a token (and the user, if new); prints the token alone on stdout')
+  .requiredOption('--user <name>', 'user name')
+  .addOption(dataDirOption())
+  .action(async (flags: { user: string; dataDir?: string }) => {
+    const created = await withTokens(flags, (tokens) => tokens.create(flags.user));
+    process.stdout.write(`${created.token}\n`);
+  });
+token.command('list').description('list tokens (ids only: secrets are not stored)')
+  .option('--user <name>', 'only this user\'s tokens')
+  .addOption(dataDirOption())
+  .action(async (flags: { user?: string; dataDir?: string }) => {
+    const list = await withTokens(flags, (tokens) => tokens.list(flags.user));
+    for (const entry of list) {
+      const state = entry.revokedAt === null ? 'active' : `revoked ${boxDate(entry.revokedAt)}`;
+      process.stdout.write(`${entry.id}\t${entry.userName}\tcreated ${boxDate(entry.createdAt)}\t${state}\n`);
+    }
+  });
+token.command('revoke').description('revoke a token by its id (or the whole token)')
+  .argument('<id>', 'token id as `token list` shows it')
+  .addOption(dataDirOption())
+  .action(async (id: string, flags: { dataDir?: string }) => {
+    if (!(await withTokens(flags, (tokens) => tokens.revoke(id)))) {
+      process.stderr.write(`No active token ${id}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`partway: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+});

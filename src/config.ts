@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+
+/**
+ * Every setting, once: its environment variable, its `--flag` twin, its default and what it means.
+ * The CLI builds its options from this list and the README's table mirrors it.
+ */
+export interface Setting<K extends string = string> {
+  key: K;
+  env: string;
+  flag: string;
+  description: string;
+  default: string | undefined;
+}
+
+const MiB = 1024 * 1024;
+
+export const SETTINGS = [
+  { key: 'port', env: 'PARTWAY_PORT', flag: '--port', default: '8080', description: 'TCP port to listen on' },
+  { key: 'host', env: 'PARTWAY_HOST', flag: '--host', default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for all)' },
+  { key: 'dataDir', env: 'PARTWAY_DATA_DIR', flag: '--data-dir', default: './data', description: 'Directory for the SQLite database and the stored bytes' },
+  { key: 'publicUrl', env: 'PARTWAY_PUBLIC_URL', flag: '--public-url', default: undefined, description: 'Base URL clients use (e.g. https://files.example.com); default: from the request\'s Host' },
+  { key: 'partSize', env: 'PARTWAY_PART_SIZE', flag: '--part-size', default: String(8 * MiB), description: 'Smallest part size in bytes; doubled until a file needs at most max-parts parts' },
+  { key: 'maxParts', env: 'PARTWAY_MAX_PARTS', flag: '--max-parts', default: '10000', description: 'Most parts one upload session may have' },
+  { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: '20000000', description: 'Smallest file size in bytes for a chunked upload session' },
+  { key: 'maxFileSize', env: 'PARTWAY_MAX_FILE_SIZE', flag: '--max-file-size', default: String(5 * 1024 * 1024 * MiB), description: 'Largest file size in bytes' },
+  { key: 'storageQuota', env: 'PARTWAY_STORAGE_QUOTA', flag: '--storage-quota', default: undefined, description: 'Bytes each user may store, sessions in progress included; default: no limit' },
+  { key: 'sessionTtl', env: 'PARTWAY_SESSION_TTL', flag: '--session-ttl', default: String(7 * 24 * 3600), description: 'Seconds an upload session lives before it expires' },
+  { key: 'commitRetryAfter', env: 'PARTWAY_COMMIT_RETRY_AFTER', flag: '--commit-retry-after', default: '1', description: 'Retry-After seconds of a 202 from a commit that waits for parts in flight' },
+  { key: 'downloadLinkTtl', env: 'PARTWAY_DOWNLOAD_LINK_TTL', flag: '--download-link-ttl', default: '900', description: 'Seconds a signed download link stays valid' },
+  { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
+  { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
+  { key: 'jsonBodyLimit', env: 'PARTWAY_JSON_BODY_LIMIT', flag: '--json-body-limit', default: String(2 * MiB), description: 'Largest JSON request body in bytes' },
+  { key: 'logLevel', env: 'PARTWAY_LOG_LEVEL', flag: '--log-level', default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent' },
+] as const satisfies readonly Setting[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+export interface PartwayConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string | undefined;
+  partSize: number;
+  maxParts: number;
+  minChunkedSize: number;
+  maxFileSize: number;
+  storageQuota: number | null;
+  sessionTtlMs: number;
+  commitRetryAfterSeconds: number;
+  downloadLinkTtlMs: number;
+  sweepIntervalMs: number;
+  requestTimeoutMs: number;
+  jsonBodyLimit: number;
+  logLevel: string;
+}
+
+/** Flags win over environment variables, which win over defaults. Bad values fail here, at start. */
+export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: NodeJS.ProcessEnv = process.env): PartwayConfig {
+  const raw = (key: SettingKey): string | undefined => {
+    const setting = SETTINGS.find((candidate) => candidate.key === key)!;
+    const value = flags[key] ?? env[setting.env] ?? setting.default;
+    return value === '' ? undefined : value;
+  };
+  const integer = (key: SettingKey, min: number): number => {
+    const text = raw(key);
+    const value = Number(text);
+    if (text === undefined || !/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+      const setting = SETTINGS.find((candidate) => candidate.key === key)!;
+      throw new TypeError(`${setting.env} (${setting.flag}) must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
+  const publicUrl = raw('publicUrl')?.replace(/\/+$/, '');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+/.test(publicUrl)) {
+    throw new TypeError(`PARTWAY_PUBLIC_URL (--public-url) must be an http(s) URL, not ${JSON.stringify(publicUrl)}`);
+  }
+  return {
+    port: integer('port', 0),
+    host: raw('host') ?? '127.0.0.1',
+    dataDir: resolve(raw('dataDir') ?? './data'),
+    publicUrl,
+    partSize: integer('partSize', 1),
+    maxParts: integer('maxParts', 1),
+    minChunkedSize: integer('minChunkedSize', 1),
+    maxFileSize: integer('maxFileSize', 1),
+    storageQuota: raw('storageQuota') === undefined ? null : integer('storageQuota', 0),
+    sessionTtlMs: integer('sessionTtl', 1) * 1000,
+    commitRetryAfterSeconds: integer('commitRetryAfter', 0),
+    downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
+    sweepIntervalMs: integer('sweepInterval', 1) * 1000,
+    requestTimeoutMs: integer('requestTimeout', 0) * 1000,
+    jsonBodyLimit: integer('jsonBodyLimit', 1024),
+    logLevel: raw('logLevel') ?? 'info',
+  };
+}

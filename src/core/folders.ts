@@ -1,0 +1,147 @@
+import type { Readable } from 'node:stream';
+import type { BlobStore, ByteRange } from '../blobs/store.js';
+import type { FileRecord, FolderRecord, ItemRecord, MetadataStore, Page, UserRecord } from '../metadata/store.js';
+import { BoxError, ItemConflictError, rethrowStorageFull } from './errors.js';
+import { PartMeter } from './hashing.js';
+import { isItemId, newAttemptId } from './ids.js';
+import { checkItemName, nameKey } from './names.js';
+
+export interface Downloadable {
+  name: string;
+  size: number;
+  sha1: string;
+  open(range?: ByteRange): Promise<Readable>;
+}
+
+/** The id every user's root folder has on the wire. */
+export const ROOT_FOLDER_ID = '0';
+
+export interface SimpleUpload {
+  name: string;
+  /** The most bytes the content may have (its length is not known before it has arrived). */
+  maxSize: number;
+  /** When the client sent one, the SHA-1 (hex) the content must have. */
+  sha1?: string | undefined;
+  contentCreatedAt?: number | undefined;
+  contentModifiedAt?: number | undefined;
+}
+
+/**
+ * Folders and files as one user sees them. Anything owned by someone else is "not found", so no
+ * answer tells a user that another user's item exists.
+ */
+export class Folders {
+  readonly #metadata: MetadataStore;
+  readonly #blobs: BlobStore;
+  readonly #now: () => number;
+  readonly #onGarbage: () => void;
+
+  constructor(deps: { metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void }) {
+    this.#metadata = deps.metadata;
+    this.#blobs = deps.blobs;
+    this.#now = deps.now ?? Date.now;
+    this.#onGarbage = deps.onGarbage ?? (() => {});
+  }
+
+  async folder(user: UserRecord, publicId: string): Promise<FolderRecord> {
+    const item = await this.#item(user, publicId === ROOT_FOLDER_ID ? user.rootFolderId : publicId);
+    if (item?.type !== 'folder') throw new BoxError('not_found', `Could not find the folder ${publicId}`);
+    return item;
+  }
+
+  async file(user: UserRecord, id: string): Promise<FileRecord> {
+    const item = await this.#item(user, id);
+    if (item?.type !== 'file') throw new BoxError('not_found', `Could not find the file ${id}`);
+    return item;
+  }
+
+  /** The folders above an item, root first. */
+  async pathOf(item: ItemRecord): Promise<FolderRecord[]> {
+    return this.#metadata.ancestors(item.id);
+  }
+
+  async createFolder(user: UserRecord, parentId: string, name: string): Promise<FolderRecord> {
+    checkItemName(name);
+    const parent = await this.folder(user, parentId);
+    const result = await this.#metadata.createFolder({ ownerId: user.id, parentId: parent.id, name, nameKey: nameKey(name), now: this.#now() });
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${parentId}`);
+    return result.created;
+  }
+
+  async list(user: UserRecord, folderId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    const folder = await this.folder(user, folderId);
+    return this.#metadata.listChildren(folder.id, offset, limit);
+  }
+
+  async deleteFile(user: UserRecord, id: string, ifMatch?: string): Promise<void> {
+    const file = await this.file(user, id);
+    if (ifMatch !== undefined && ifMatch !== String(file.etag)) throw new BoxError('precondition_failed');
+    if (await this.#metadata.deleteFile(file.id)) this.#onGarbage();
+  }
+
+  /** A version of a file, by the ids a signed download link carries (the link itself is the permission). */
+  async downloadable(fileId: string, versionId: string): Promise<Downloadable | undefined> {
+    const file = await this.#metadata.getItem(fileId);
+    if (file?.type !== 'file') return undefined;
+    const version = await this.#metadata.getFileVersion(fileId, versionId);
+    if (!version) return undefined;
+    return {
+      name: file.name, size: version.size, sha1: version.sha1,
+      open: (range?: ByteRange) => this.#blobs.read(version.blobKey, range),
+    };
+  }
+
+  /** Box's simple upload: one request, the bytes streamed into a one-part upload and hashed on the way. */
+  async uploadFile(user: UserRecord, parentId: string, upload: SimpleUpload, body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
+    checkItemName(upload.name);
+    const parent = await this.folder(user, parentId);
+    const key = nameKey(upload.name);
+    const conflict = await this.#metadata.findChild(parent.id, key);
+    if (conflict) throw new ItemConflictError(conflict);
+    const content = await this.#store(upload, body);
+    const result = await this.#metadata.createFile({ ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() });
+    if ('created' in result) return result.created;
+    await this.#blobs.abortUpload(content.blobKey);
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    throw new BoxError('not_found', `Could not find the folder ${parentId}`);
+  }
+
+  /** A new version of a file by simple upload. */
+  async uploadVersion(user: UserRecord, fileId: string, upload: Omit<SimpleUpload, 'name'> & { ifMatch?: string | undefined },
+    body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
+    const file = await this.file(user, fileId);
+    const content = await this.#store(upload, body);
+    const result = await this.#metadata.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() });
+    if ('created' in result) return result.created;
+    await this.#blobs.abortUpload(content.blobKey);
+    if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    throw new BoxError('not_found', `Could not find the file ${fileId}`);
+  }
+
+  async #item(user: UserRecord, id: string): Promise<ItemRecord | undefined> {
+    if (!isItemId(id)) return undefined;
+    const item = await this.#metadata.getItem(id);
+    return item?.ownerId === user.id ? item : undefined;
+  }
+
+  async #store(upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>) {
+    const uploadRef = await this.#blobs.createUpload().catch(rethrowStorageFull);
+    try {
+      const meter = new PartMeter(upload.maxSize, 'file_size_limit_exceeded');
+      const partRef = await this.#blobs.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId() }, meter.pass(body))
+        .catch(rethrowStorageFull);
+      const sha1 = meter.sha1();
+      if (upload.sha1 !== undefined && upload.sha1 !== sha1) {
+        throw new BoxError('digest_mismatch', `The content's SHA-1 is ${sha1}, not ${upload.sha1}`);
+      }
+      const size = meter.received;
+      const blobKey = await this.#blobs.completeUpload(uploadRef, [{ partNumber: 1, partRef, size }]).catch(rethrowStorageFull);
+      return { blobKey, size, sha1, contentCreatedAt: upload.contentCreatedAt, contentModifiedAt: upload.contentModifiedAt };
+    } catch (error) {
+      await this.#blobs.abortUpload(uploadRef);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { BlobStore } from '../blobs/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+
+export interface JanitorOptions {
+  intervalMs: number;
+  /** How long one node may hold a garbage entry before another may take it over. */
+  leaseMs: number;
+  batchSize: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Reclaims bytes no record needs: marks sessions past their expiry as expired, then deletes the
+ * uploads and blobs queued as garbage (by aborts, expiries and file deletions). Entries are leased,
+ * so several nodes can sweep at once without doing the same work, and a crash only delays it.
+ */
+export class Janitor {
+  readonly #metadata: MetadataStore;
+  readonly #blobs: BlobStore;
+  readonly #options: JanitorOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(metadata: MetadataStore, blobs: BlobStore, options: JanitorOptions, now: () => number = Date.now) {
+    this.#metadata = metadata;
+    this.#blobs = blobs;
+    this.#options = options;
+    this.#now = now;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.nudge(), this.#options.intervalMs);
+    this.#timer.unref();
+    this.nudge();
+  }
+
+  /** Runs a sweep soon; a request during a sweep makes it run once more. */
+  nudge(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.sweep()
+      .then(() => {}, (error: unknown) => this.#options.onError?.(error))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.nudge();
+        }
+      });
+  }
+
+  /** One full sweep; resolves when nothing due is left. */
+  async sweep(): Promise<{ expired: number; reclaimed: number }> {
+    let expired = 0;
+    let reclaimed = 0;
+    for (let batch; (batch = await this.#metadata.expireSessions(this.#now(), this.#options.batchSize)) > 0;) expired += batch;
+    for (;;) {
+      const garbage = await this.#metadata.claimGarbage(this.#now(), this.#options.leaseMs, this.#options.batchSize);
+      if (garbage.length === 0) break;
+      for (const entry of garbage) {
+        if (entry.kind === 'upload') await this.#blobs.abortUpload(entry.ref);
+        else await this.#blobs.deleteBlob(entry.ref);
+        await this.#metadata.deleteGarbage(entry.id);
+        reclaimed++;
+      }
+    }
+    return { expired, reclaimed };
+  }
+
+  /** Stops the timer and waits for a sweep in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#again = false;
+    await this.#running;
+  }
+}

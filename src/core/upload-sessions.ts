@@ -1,0 +1,292 @@
+import type { BlobStore, PartToJoin } from '../blobs/store.js';
+import type { FileRecord, MetadataStore, PartRecord, UploadSessionRecord, UserRecord } from '../metadata/store.js';
+import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
+import type { Folders } from './folders.js';
+import { sha1Of, PartMeter } from './hashing.js';
+import { parseContentRange, parseSha1Digest, sha1HexToBase64 } from './headers.js';
+import { newAttemptId, newSessionId, normalizeSessionId } from './ids.js';
+import { checkItemName, nameKey } from './names.js';
+import { checkCommitParts, partSlotFor, type ListedPart, type PartSlot } from './part-rules.js';
+import { choosePartSize, totalParts, type PartSizePolicy } from './part-size.js';
+
+export interface UploadLimits {
+  partSizePolicy: PartSizePolicy;
+  /** Smaller files must use the simple upload (Box: 20,000,000 bytes). */
+  minChunkedFileSize: number;
+  maxFileSize: number;
+  sessionLifetimeMs: number;
+  /** Bytes a user may hold, counting sessions in progress; null for no limit. */
+  storageQuota: number | null;
+  /** How long a part write counts as in flight if its node dies without ending it. */
+  partWriteLeaseMs: number;
+  /** What a commit that must wait for parts still being written tells the client to wait. */
+  commitRetryAfterSeconds: number;
+}
+
+export interface PartHeaders {
+  contentRange: string | undefined;
+  digest: string | undefined;
+  contentLength?: number | undefined;
+}
+
+export interface CommitRequest {
+  digest: string | undefined;
+  parts: readonly ListedPart[];
+  ifMatch?: string | undefined;
+  contentCreatedAt?: number | undefined;
+  contentModifiedAt?: number | undefined;
+  description?: string | undefined;
+}
+
+export type CommitOutcome = { file: FileRecord } | { retryAfterSeconds: number };
+
+/**
+ * The rules of Box upload sessions: creating them, taking parts in any order and in parallel,
+ * committing them into exactly one file or version, aborting and expiring them. It knows nothing of
+ * HTTP; bytes go to the BlobStore, records to the MetadataStore, and races are settled there.
+ */
+export class UploadSessions {
+  readonly #metadata: MetadataStore;
+  readonly #blobs: BlobStore;
+  readonly #folders: Folders;
+  readonly #limits: UploadLimits;
+  readonly #now: () => number;
+  /** Called when bytes became garbage, so they are reclaimed now rather than at the next sweep. */
+  readonly #onGarbage: () => void;
+
+  constructor(deps: {
+    metadata: MetadataStore; blobs: BlobStore; folders: Folders; limits: UploadLimits;
+    now?: () => number; onGarbage?: () => void;
+  }) {
+    this.#metadata = deps.metadata;
+    this.#blobs = deps.blobs;
+    this.#folders = deps.folders;
+    this.#limits = deps.limits;
+    this.#now = deps.now ?? Date.now;
+    this.#onGarbage = deps.onGarbage ?? (() => {});
+  }
+
+  async create(user: UserRecord, request: { folderId: string; fileName: string; fileSize: number }): Promise<UploadSessionRecord> {
+    checkItemName(request.fileName);
+    this.#checkFileSize(request.fileSize);
+    const folder = await this.#folders.folder(user, request.folderId);
+    const conflict = await this.#metadata.findChild(folder.id, nameKey(request.fileName));
+    if (conflict) throw new ItemConflictError(conflict);
+    return this.#open(user, { folderId: folder.id, fileId: null, fileName: request.fileName, fileSize: request.fileSize });
+  }
+
+  async createForVersion(user: UserRecord, fileId: string, request: { fileName?: string | undefined; fileSize: number }): Promise<UploadSessionRecord> {
+    const file = await this.#folders.file(user, fileId);
+    const fileName = request.fileName ?? file.name;
+    checkItemName(fileName);
+    this.#checkFileSize(request.fileSize);
+    if (nameKey(fileName) !== nameKey(file.name)) {
+      const conflict = await this.#metadata.findChild(file.parentId, nameKey(fileName));
+      if (conflict) throw new ItemConflictError(conflict);
+    }
+    return this.#open(user, { folderId: file.parentId, fileId: file.id, fileName, fileSize: request.fileSize });
+  }
+
+  /** A session the user may see: active or committed. */
+  async get(user: UserRecord, rawId: string): Promise<UploadSessionRecord> {
+    return this.#session(user, rawId);
+  }
+
+  async listParts(user: UserRecord, rawId: string, offset: number, limit: number) {
+    const session = await this.#session(user, rawId);
+    return this.#metadata.listParts(session.id, offset, limit);
+  }
+
+  /**
+   * Stores one part. Its bytes are hashed while they stream to the blob store, and it is recorded
+   * only once they are durable and match the Digest. A part whose slot is already taken is read and
+   * compared, never written: identical bytes are a client's retry (200 with the stored part).
+   */
+  async uploadPart(user: UserRecord, rawId: string, headers: PartHeaders, body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
+    const session = await this.#session(user, rawId);
+    const sha1 = parseSha1Digest(headers.digest);
+    const slot = partSlotFor(session, parseContentRange(headers.contentRange), headers.contentLength);
+
+    const stored = await this.#metadata.getPart(session.id, slot.offset);
+    if (stored) return this.#compareWithStored(stored, slot, sha1, body);
+    if (session.state !== 'active') throw new BoxError('not_found', 'The upload session was committed');
+
+    const writeId = newAttemptId();
+    await this.#metadata.startPartWrite({
+      writeId, sessionId: session.id, offset: slot.offset, expiresAt: this.#now() + this.#limits.partWriteLeaseMs,
+    });
+    try {
+      return await this.#writePart(session, slot, sha1, writeId, body);
+    } finally {
+      await this.#metadata.endPartWrite(writeId);
+    }
+  }
+
+  /**
+   * Commits the session into a file (or a new version), exactly once. The parts are joined and
+   * hashed once; a wrong whole-file digest leaves the session usable for a corrected commit, and a
+   * replayed commit of a committed session answers as the first one did.
+   */
+  async commit(user: UserRecord, rawId: string, request: CommitRequest): Promise<CommitOutcome> {
+    const digestSha1 = parseSha1Digest(request.digest);
+    let session = await this.#session(user, rawId);
+    if (session.state === 'committed') return { file: await this.#replayCommit(session, digestSha1) };
+
+    const stored = (await this.#metadata.listParts(session.id, 0, session.totalParts)).entries;
+    const check = checkCommitParts(session, request.parts, stored);
+    if ('missingOffsets' in check) {
+      const inFlight = new Set(await this.#metadata.partWritesInFlight(session.id, this.#now()));
+      if (check.missingOffsets.every((offset) => inFlight.has(offset))) {
+        return { retryAfterSeconds: this.#limits.commitRetryAfterSeconds };
+      }
+      throw new BoxError('parts_mismatch',
+        `The parts at offsets ${check.missingOffsets.join(', ')} were listed but not uploaded`);
+    }
+
+    if (session.contentSha1 === null) session = await this.#joinParts(session, stored);
+    if (session.contentSha1 !== digestSha1) throw digestMismatch(session.contentSha1!, digestSha1);
+
+    const result = await this.#metadata.commitSession({
+      sessionId: session.id, nameKey: nameKey(session.fileName), ifMatch: request.ifMatch,
+      contentCreatedAt: request.contentCreatedAt, contentModifiedAt: request.contentModifiedAt,
+      description: request.description, now: this.#now(),
+    });
+    if ('committed' in result) return { file: result.committed };
+    if ('alreadyCommitted' in result) return { file: await this.#replayCommit(result.alreadyCommitted, digestSha1) };
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
+    if ('targetMissing' in result) throw new BoxError('not_found', 'The folder or file this session uploads to no longer exists');
+    throw this.#stateError('notActive' in result ? result.notActive : undefined);
+  }
+
+  /** Aborts an active session (its bytes become garbage); a committed one is left as it is. */
+  async abort(user: UserRecord, rawId: string): Promise<void> {
+    const session = await this.#session(user, rawId);
+    const before = await this.#metadata.abortSession(session.id);
+    if (before?.state === 'active') this.#onGarbage();
+    else if (before?.state !== 'committed') throw this.#stateError(before);
+  }
+
+  #checkFileSize(fileSize: number): void {
+    if (fileSize < this.#limits.minChunkedFileSize) {
+      throw new BoxError('file_size_too_small',
+        `A chunked upload needs at least ${this.#limits.minChunkedFileSize} bytes; use the simple upload for smaller files`);
+    }
+    if (fileSize > this.#limits.maxFileSize) {
+      throw new BoxError('file_size_limit_exceeded', `The file is larger than the maximum of ${this.#limits.maxFileSize} bytes`);
+    }
+  }
+
+  async #open(user: UserRecord, target: Pick<UploadSessionRecord, 'folderId' | 'fileId' | 'fileName' | 'fileSize'>): Promise<UploadSessionRecord> {
+    const partSize = choosePartSize(target.fileSize, this.#limits.partSizePolicy);
+    const now = this.#now();
+    const session: UploadSessionRecord = {
+      ...target, id: newSessionId(), ownerId: user.id, partSize, totalParts: totalParts(target.fileSize, partSize),
+      uploadRef: await this.#blobs.createUpload().catch(rethrowStorageFull), state: 'active',
+      createdAt: now, expiresAt: now + this.#limits.sessionLifetimeMs, blobKey: null, contentSha1: null,
+      committedFileId: null, partsStored: 0,
+    };
+    const created = await this.#metadata.createSession(session, this.#limits.storageQuota);
+    if ('quotaExceeded' in created) {
+      await this.#blobs.abortUpload(session.uploadRef);
+      throw new BoxError('storage_limit_exceeded',
+        `Account storage limit reached: ${created.quotaExceeded} of ${this.#limits.storageQuota} bytes used`);
+    }
+    return session;
+  }
+
+  async #session(user: UserRecord, rawId: string): Promise<UploadSessionRecord> {
+    const id = normalizeSessionId(rawId);
+    if (id === undefined) throw new BoxError('invalid_upload_session_id');
+    const session = await this.#metadata.getSession(id);
+    if (!session || session.ownerId !== user.id) throw this.#stateError(undefined);
+    if (session.state === 'committed') return session;
+    if (session.state !== 'active' || session.expiresAt <= this.#now()) throw this.#stateError(session);
+    return session;
+  }
+
+  #stateError(session: UploadSessionRecord | undefined): BoxError {
+    if (session?.state === 'expired' || (session?.state === 'active' && session.expiresAt <= this.#now())) {
+      return new BoxError('session_expired');
+    }
+    if (session?.state === 'committed') return new BoxError('conflict', 'The upload session was already committed');
+    return new BoxError('not_found', 'Could not find the specified upload session');
+  }
+
+  async #compareWithStored(stored: PartRecord, slot: PartSlot, sha1: string, body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
+    const meter = new PartMeter(slot.size);
+    await sha1Of(meter.pass(body));
+    if (meter.received === slot.size && meter.sha1() === sha1 && sha1 === stored.sha1) return stored;
+    throw new PartOverlapError(stored);
+  }
+
+  async #writePart(session: UploadSessionRecord, slot: PartSlot, sha1: string, writeId: string,
+    body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
+    const meter = new PartMeter(slot.size);
+    const partRef = await this.#blobs
+      .writePart(session.uploadRef, { partNumber: slot.partNumber, size: slot.size, attemptId: writeId }, meter.pass(body))
+      .catch(rethrowStorageFull);
+    const discard = () => this.#blobs.discardPart(session.uploadRef, slot.partNumber, partRef);
+    if (meter.received !== slot.size) {
+      await discard();
+      throw new BoxError('requested_range_not_satisfiable',
+        `The body ended after ${meter.received} of the ${slot.size} bytes the Content-Range names`);
+    }
+    const actual = meter.sha1();
+    if (actual !== sha1) {
+      await discard();
+      throw digestMismatch(actual, sha1);
+    }
+    const result = await this.#metadata.recordPart({
+      sessionId: session.id, offset: slot.offset, size: slot.size, sha1, partId: partIdFor(session.id, slot.partNumber),
+      partRef, createdAt: this.#now(),
+    });
+    if ('recorded' in result) return result.recorded;
+    await discard();
+    if ('existing' in result) {
+      if (result.existing.sha1 === sha1) return result.existing;
+      throw new PartOverlapError(result.existing);
+    }
+    throw this.#stateError(result.notActive);
+  }
+
+  async #joinParts(session: UploadSessionRecord, stored: readonly PartRecord[]): Promise<UploadSessionRecord> {
+    const parts: PartToJoin[] = [...stored]
+      .sort((a, b) => a.offset - b.offset)
+      .map((part) => ({ partNumber: part.offset / session.partSize + 1, partRef: part.partRef, size: part.size }));
+    try {
+      const blobKey = await this.#blobs.completeUpload(session.uploadRef, parts).catch(rethrowStorageFull);
+      const { sha1, size } = await sha1Of(await this.#blobs.read(blobKey));
+      if (size !== session.fileSize) throw new Error(`Joined ${size} bytes for a ${session.fileSize}-byte session ${session.id}`);
+      if (await this.#metadata.setSessionContent(session.id, blobKey, sha1)) return { ...session, blobKey, contentSha1: sha1 };
+    } catch (error) {
+      // An abort (or expiry) racing this commit may have taken the bytes away: answer as for the abort.
+      const now = await this.#metadata.getSession(session.id);
+      if (now?.state === 'active') throw error;
+    }
+    const now = await this.#metadata.getSession(session.id);
+    if (now?.state === 'committed') return now;
+    throw this.#stateError(now);
+  }
+
+  async #replayCommit(session: UploadSessionRecord, digestSha1: string): Promise<FileRecord> {
+    if (session.contentSha1 !== digestSha1) throw digestMismatch(session.contentSha1!, digestSha1);
+    const file = session.committedFileId === null ? undefined : await this.#metadata.getItem(session.committedFileId);
+    if (file?.type !== 'file') throw new BoxError('not_found', 'The file committed from this session was deleted');
+    return file;
+  }
+}
+
+/**
+ * Part ids are unique within a session and the same for every attempt at a slot: the session id's
+ * first 32 bits plus the part number, as 8 hex digits like Box's.
+ */
+export function partIdFor(sessionId: string, partNumber: number): string {
+  const base = Number.parseInt(sessionId.slice(0, 8), 16);
+  return ((base + partNumber - 1) >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+function digestMismatch(actualHex: string, expectedHex: string): BoxError {
+  return new BoxError('digest_mismatch',
+    `The digest was incorrect. Actual: ${sha1HexToBase64(actualHex)} Expected: ${sha1HexToBase64(expectedHex)}`);
+}

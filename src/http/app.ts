@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { BoxError } from '../core/errors.js';
+import { requireBearerToken } from './auth.js';
+import type { ApiContext } from './context.js';
+import { handleError, sendBoxError } from './errors.js';
+import { downloadRoutes } from './routes/downloads.js';
+import { fileRoutes } from './routes/files.js';
+import { folderRoutes } from './routes/folders.js';
+import { uploadSessionRoutes } from './routes/upload-sessions.js';
+import { userRoutes } from './routes/users.js';
+
+export interface AppOptions {
+  logger: Logger | false;
+  /** Largest JSON body accepted (commit bodies list up to 10,000 parts, about 1 MB). */
+  jsonBodyLimit: number;
+  /** Time allowed for a whole request, body included; 0 for none. */
+  requestTimeoutMs: number;
+  /** A keep-alive connection with no request is closed after this long. */
+  keepAliveTimeoutMs: number;
+}
+
+/**
+ * The HTTP layer: it translates requests into calls on the core and results into Box's JSON, and
+ * nothing else. The API is served under `/2.0` and `/api/2.0` so clients work with one base URL or
+ * with Box's separate upload base (`<base>/api`).
+ */
+export function buildApp(context: ApiContext, options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    genReqId: () => randomBytes(8).toString('hex'),
+    requestIdLogLabel: 'request_id',
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    bodyLimit: options.jsonBodyLimit,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('box-request-id', request.id);
+  });
+
+  // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  // SDKs send `Content-Type: application/json` with an empty body on DELETE.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new BoxError('bad_request', 'The request body is not valid JSON'), undefined);
+    }
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => sendBoxError(reply, new BoxError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
+
+  const api = async (scope: FastifyInstance) => {
+    requireBearerToken(scope, context);
+    uploadSessionRoutes(scope, context);
+    fileRoutes(scope, context);
+    folderRoutes(scope, context);
+    userRoutes(scope);
+  };
+  app.register(api, { prefix: '/2.0' });
+  app.register(api, { prefix: '/api/2.0' });
+  app.register(async (scope) => downloadRoutes(scope, context));
+  return app;
+}

@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { BOX_ERRORS, BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
+import { presentItemMini } from './present.js';
+
+const HELP_URL = 'https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/';
+
+/** Box's ClientError body. */
+export function errorBody(error: BoxError, requestId: string) {
+  const contextInfo = error instanceof ItemConflictError ? { conflicts: presentItemMini(error.item) } : error.contextInfo;
+  return {
+    type: 'error',
+    status: error.status,
+    code: error.code,
+    message: error.message,
+    context_info: contextInfo ?? null,
+    help_url: HELP_URL,
+    request_id: requestId,
+  };
+}
+
+export function sendBoxError(reply: FastifyReply, error: BoxError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) setRetryAfter(reply, error.retryAfterSeconds);
+  // An error answered before a body was read: close the connection rather than read the rest.
+  const { headers, raw } = reply.request;
+  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+  if (hasBody && !raw.readableEnded) reply.header('connection', 'close');
+  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="Partway", error="invalid_token"');
+  return reply.code(error.status).type('application/json').send(errorBody(error, reply.request.id));
+}
+
+/**
+ * Box clients look up `Retry-After` case-sensitively (../shared/spec/BOX-API.md §1.3); Fastify lower-cases
+ * the header names it is given, so this one is set on the raw response, which keeps its case.
+ */
+export function setRetryAfter(reply: FastifyReply, seconds: number): void {
+  reply.raw.setHeader('Retry-After', String(seconds));
+}
+
+/** Maps any error that reaches Fastify to a Box error; only the unexpected ones are 500s and logged as errors. */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof BoxError) return sendBoxError(reply, error);
+  const fastifyCode = (error as FastifyError).code;
+  const mapped = FASTIFY_ERRORS[fastifyCode ?? ''];
+  if (mapped) return sendBoxError(reply, new BoxError(mapped, error.message));
+  if (error instanceof SyntaxError || fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return sendBoxError(reply, new BoxError('bad_request', 'The request body is not valid JSON'));
+  }
+  if (request.raw.destroyed || isClientGone(error)) {
+    request.log.info({ err: error }, 'client went away before the request ended');
+    return sendBoxError(reply, new BoxError('bad_request', 'The request body was cut short'));
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return sendBoxError(reply, new BoxError('bad_request', error.message));
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendBoxError(reply, new BoxError('internal_server_error'));
+}
+
+const FASTIFY_ERRORS: Record<string, BoxErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'request_entity_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request_size_mismatch',
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+};
+
+function isClientGone(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.message === 'aborted';
+}
+
+export function notFoundError(): BoxError {
+  return new BoxError('not_found', 'Not Found');
+}
+
+export { BOX_ERRORS };

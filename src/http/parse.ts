@@ -1,0 +1,57 @@
+import { BoxError, type BoxErrorCode } from '../core/errors.js';
+
+/** Turning request JSON and query strings into typed values, with Box's error codes for each failure. */
+
+export function jsonObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BoxError('bad_request', 'The request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function isSafeCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A non-negative integer query parameter, or `fallback` when absent. */
+export function queryInteger(raw: unknown, fallback: number, code: BoxErrorCode, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'string' && /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw new BoxError(code, `The ${name} parameter must be a non-negative integer`);
+  return value;
+}
+
+/** Box's offset paging: `offset` at most `maxOffset`, `limit` clamped to `maxLimit` (as Box does). */
+export function paging(query: Record<string, unknown>, defaults: { limit: number; maxLimit: number; maxOffset: number }) {
+  const offset = queryInteger(query.offset, 0, 'invalid_offset', 'offset');
+  if (offset > defaults.maxOffset) throw new BoxError('invalid_offset', `The offset must not exceed ${defaults.maxOffset}`);
+  const limit = queryInteger(query.limit, defaults.limit, 'invalid_limit', 'limit');
+  if (limit === 0) throw new BoxError('invalid_limit', 'The limit must be at least 1');
+  return { offset, limit: Math.min(limit, defaults.maxLimit) };
+}
+
+/** An optional RFC 3339 date-time from a JSON body, as epoch milliseconds. */
+export function optionalDate(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+    ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new BoxError('bad_request', `${name} must be an RFC 3339 date-time such as 2017-04-08T00:58:08Z`);
+  return ms;
+}
+
+export function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BoxError('bad_request', `${name} must be a string`);
+  return value;
+}
+
+/** A single-valued request header (a repeated one is refused rather than guessed at). */
+export function singleHeader(value: string | string[] | undefined, name: string): string | undefined {
+  if (Array.isArray(value)) throw new BoxError('bad_request', `The ${name} header must be sent once`);
+  return value;
+}
+
+export function contentLength(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return /^[0-9]{1,16}$/.test(value) ? Number(value) : undefined;
+}

@@ -1,0 +1,118 @@
+import type { FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../metadata/store.js';
+import { ROOT_FOLDER_ID } from '../core/folders.js';
+
+/** Box's JSON shapes (../shared/spec/BOX-API.md §2). Strings stay strings and numbers numbers: the SDKs type-check them. */
+
+export function boxDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function presentSession(session: UploadSessionRecord, uploadBase: string) {
+  const url = `${uploadBase}/files/upload_sessions/${session.id}`;
+  return {
+    id: session.id,
+    type: 'upload_session',
+    session_expires_at: boxDate(session.expiresAt),
+    part_size: session.partSize,
+    total_parts: session.totalParts,
+    num_parts_processed: session.partsStored,
+    session_endpoints: {
+      upload_part: url,
+      commit: `${url}/commit`,
+      abort: url,
+      list_parts: `${url}/parts`,
+      status: url,
+      log_event: `${url}/log`,
+    },
+  };
+}
+
+export function presentPart(part: PartRecord) {
+  return { part_id: part.partId, offset: part.offset, size: part.size, sha1: part.sha1 };
+}
+
+export function presentUser(user: UserRecord) {
+  return { type: 'user', id: user.id, name: user.name, login: user.name };
+}
+
+export function presentFolderMini(folder: FolderRecord) {
+  if (folder.parentId === null) {
+    return { type: 'folder', id: ROOT_FOLDER_ID, sequence_id: null, etag: null, name: 'All Files' };
+  }
+  return { type: 'folder', id: folder.id, sequence_id: '0', etag: '0', name: folder.name };
+}
+
+export function presentFileMini(file: FileRecord) {
+  return {
+    type: 'file',
+    id: file.id,
+    sequence_id: String(file.etag),
+    etag: String(file.etag),
+    sha1: file.sha1,
+    name: file.name,
+    file_version: { type: 'file_version', id: file.versionId, sha1: file.sha1 },
+    size: file.size,
+    modified_at: boxDate(file.modifiedAt),
+  };
+}
+
+export function presentItemMini(item: ItemRecord) {
+  return item.type === 'file' ? presentFileMini(item) : { ...presentFolderMini(item), modified_at: boxDate(item.modifiedAt) };
+}
+
+function pathCollection(path: readonly FolderRecord[]) {
+  return { total_count: path.length, entries: path.map(presentFolderMini) };
+}
+
+/** Box's standard File (the fields SDKs read after a commit or `GET /files/{id}`). */
+export function presentFile(file: FileRecord, path: readonly FolderRecord[], owner: UserRecord) {
+  const user = presentUser(owner);
+  const parent = path[path.length - 1];
+  return {
+    ...presentFileMini(file),
+    description: file.description,
+    path_collection: pathCollection(path),
+    created_at: boxDate(file.createdAt),
+    modified_at: boxDate(file.modifiedAt),
+    content_created_at: boxDate(file.contentCreatedAt),
+    content_modified_at: boxDate(file.contentModifiedAt),
+    trashed_at: null,
+    purged_at: null,
+    created_by: user,
+    modified_by: user,
+    owned_by: user,
+    shared_link: null,
+    parent: parent ? presentFolderMini(parent) : null,
+    item_status: 'active',
+  };
+}
+
+export function presentFolder(folder: FolderRecord, path: readonly FolderRecord[], owner: UserRecord,
+  items: { total: number; entries: ItemRecord[]; offset: number; limit: number }) {
+  const user = presentUser(owner);
+  const parent = path[path.length - 1];
+  return {
+    ...presentFolderMini(folder),
+    created_at: boxDate(folder.createdAt),
+    modified_at: boxDate(folder.modifiedAt),
+    description: '',
+    path_collection: pathCollection(path),
+    created_by: user,
+    modified_by: user,
+    owned_by: user,
+    shared_link: null,
+    parent: parent ? presentFolderMini(parent) : null,
+    item_status: 'active',
+    item_collection: presentItems(items),
+  };
+}
+
+export function presentItems(items: { total: number; entries: ItemRecord[]; offset: number; limit: number }) {
+  return {
+    total_count: items.total,
+    entries: items.entries.map(presentItemMini),
+    offset: items.offset,
+    limit: items.limit,
+    order: [{ by: 'type', direction: 'ASC' }, { by: 'name', direction: 'ASC' }],
+  };
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import parseRange from 'range-parser';
+import { BoxError } from '../../core/errors.js';
+import type { ApiContext } from '../context.js';
+import { singleHeader } from '../parse.js';
+
+/**
+ * The target of `GET /files/{id}/content`'s redirect: a signed, short-lived link to one file version,
+ * served with single-range `Range` support. The signature is the permission, so no token is needed.
+ */
+export function downloadRoutes(app: FastifyInstance, context: ApiContext): void {
+  app.get<{ Params: { token: string } }>('/downloads/:token', async (request, reply) => {
+    const grant = context.links.verify(request.params.token);
+    const download = grant && await context.folders.downloadable(grant.fileId, grant.versionId);
+    if (!download) throw new BoxError('not_found', 'This download link is not valid or has expired');
+
+    reply.header('accept-ranges', 'bytes')
+      .header('etag', `"${download.sha1}"`)
+      .header('cache-control', 'private, max-age=0')
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(download.name)}`)
+      .type('application/octet-stream');
+
+    const rangeHeader = singleHeader(request.headers.range, 'Range');
+    const ranges = rangeHeader === undefined || download.size === 0 ? -2 : parseRange(download.size, rangeHeader, { combine: true });
+    if (ranges === -1) {
+      reply.header('content-range', `bytes */${download.size}`);
+      throw new BoxError('requested_range_not_satisfiable', `The file has ${download.size} bytes`);
+    }
+    // A malformed header or several ranges: answer with the whole file, as RFC 9110 allows.
+    if (ranges === -2 || ranges.length !== 1) {
+      reply.header('content-length', download.size);
+      return reply.send(await download.open());
+    }
+    const { start, end } = ranges[0]!;
+    reply.code(206).header('content-range', `bytes ${start}-${end}/${download.size}`).header('content-length', end - start + 1);
+    return reply.send(await download.open({ start, end }));
+  });
+}

@@ -1,0 +1,92 @@
+/** Schema versions, applied in order; `PRAGMA user_version` records how far a database got. */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    root_folder_id INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE TABLE items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL CHECK (type IN ('file', 'folder')),
+    owner_id INTEGER NOT NULL REFERENCES users(id),
+    parent_id INTEGER REFERENCES items(id),
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    content_created_at INTEGER,
+    content_modified_at INTEGER,
+    size INTEGER NOT NULL DEFAULT 0,
+    sha1 TEXT,
+    version_id INTEGER,
+    etag INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (parent_id, name_key)
+  );
+  CREATE TABLE file_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id INTEGER NOT NULL REFERENCES items(id),
+    blob_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha1 TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX file_versions_by_file ON file_versions(file_id);
+  CREATE TABLE upload_sessions (
+    id TEXT PRIMARY KEY,
+    owner_id INTEGER NOT NULL REFERENCES users(id),
+    folder_id INTEGER NOT NULL,
+    file_id INTEGER,
+    file_name TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    part_size INTEGER NOT NULL,
+    total_parts INTEGER NOT NULL,
+    upload_ref TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'committed', 'aborted', 'expired')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    blob_key TEXT,
+    content_sha1 TEXT,
+    committed_file_id INTEGER,
+    parts_stored INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX upload_sessions_by_state ON upload_sessions(state, expires_at);
+  CREATE INDEX upload_sessions_by_owner ON upload_sessions(owner_id, state);
+  CREATE TABLE parts (
+    session_id TEXT NOT NULL REFERENCES upload_sessions(id),
+    byte_offset INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    sha1 TEXT NOT NULL,
+    part_id TEXT NOT NULL,
+    part_ref TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (session_id, byte_offset)
+  ) WITHOUT ROWID;
+  CREATE TABLE part_writes (
+    write_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX part_writes_by_session ON part_writes(session_id);
+  CREATE TABLE garbage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('upload', 'blob')),
+    ref TEXT NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

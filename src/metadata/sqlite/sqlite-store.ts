@@ -1,0 +1,481 @@
+import Database from 'better-sqlite3';
+import type {
+  CommitInput, CommitResult, CreateItemResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord,
+  ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
+  RecordPartResult, TokenRecord, UploadSessionRecord, UserRecord,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+type Row = Record<string, unknown>;
+
+const ITEM_COLUMNS = `items.*, file_versions.blob_key AS blob_key`;
+const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
+
+/**
+ * Metadata in one SQLite file (WAL, synchronous=FULL so that a recorded part survives power loss).
+ * better-sqlite3 is synchronous, so each method runs as one transaction without interleaving.
+ * One server process owns the file; short-lived CLI commands may open it beside the server.
+ */
+export class SqliteMetadataStore implements MetadataStore {
+  readonly #db: Database.Database;
+  readonly #sql: ReturnType<typeof prepare>;
+
+  /**
+   * `owner`: this process is the server that owns the file, so part writes still marked in flight
+   * were left by a crashed predecessor and are cleared.
+   */
+  constructor(path: string, options: { owner?: boolean } = {}) {
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+    this.#sql = prepare(this.#db);
+    if (options.owner) this.#db.exec('DELETE FROM part_writes');
+  }
+
+  async ensureUser(name: string, now: Millis): Promise<UserRecord> {
+    return this.#db.transaction(() => {
+      const existing = this.#sql.userByName.get(name) as Row | undefined;
+      if (existing) return toUser(existing);
+      const userId = Number(this.#sql.insertUser.run(name, now).lastInsertRowid);
+      const rootId = Number(this.#sql.insertItem.run({
+        type: 'folder', owner_id: userId, parent_id: null, name: 'All Files', name_key: '', description: '',
+        created_at: now, modified_at: now, content_created_at: null, content_modified_at: null,
+        size: 0, sha1: null, version_id: null, etag: 0,
+      }).lastInsertRowid);
+      this.#sql.setRootFolder.run(rootId, userId);
+      return toUser(this.#sql.userById.get(userId) as Row);
+    }).immediate();
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const row = this.#sql.userById.get(id) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async getUserByName(name: string): Promise<UserRecord | undefined> {
+    const row = this.#sql.userByName.get(name) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async addToken(token: TokenRecord): Promise<void> {
+    this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const row = this.#sql.tokenById.get(id) as Row | undefined;
+    return row && toToken(row);
+  }
+
+  async listTokens(userId?: string): Promise<TokenRecord[]> {
+    const rows = (userId === undefined ? this.#sql.allTokens.all() : this.#sql.tokensOfUser.all(userId)) as Row[];
+    return rows.map(toToken);
+  }
+
+  async revokeToken(id: string, now: Millis): Promise<boolean> {
+    return this.#sql.revokeToken.run(now, id).changes === 1;
+  }
+
+  async getItem(id: string): Promise<ItemRecord | undefined> {
+    const row = this.#sql.itemById.get(id) as Row | undefined;
+    return row && toItem(row);
+  }
+
+  async findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
+    const row = this.#sql.childByName.get(parentId, nameKey) as Row | undefined;
+    return row && toItem(row);
+  }
+
+  async listChildren(parentId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    const total = (this.#sql.countChildren.get(parentId) as { n: number }).n;
+    const rows = this.#sql.children.all(parentId, limit, offset) as Row[];
+    return { total, entries: rows.map(toItem) };
+  }
+
+  async ancestors(itemId: string): Promise<FolderRecord[]> {
+    return (this.#sql.ancestors.all(itemId) as Row[]).map((row) => toItem(row) as FolderRecord);
+  }
+
+  async createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
+    return this.#db.transaction((): CreateItemResult<FolderRecord> => {
+      const parent = this.#itemRow(folder.parentId);
+      if (!parent || parent.type !== 'folder') return { parentMissing: true };
+      const conflict = this.#sql.childByName.get(folder.parentId, folder.nameKey) as Row | undefined;
+      if (conflict) return { conflict: toItem(conflict) };
+      const id = this.#sql.insertItem.run({
+        type: 'folder', owner_id: folder.ownerId, parent_id: folder.parentId, name: folder.name,
+        name_key: folder.nameKey, description: '', created_at: folder.now, modified_at: folder.now,
+        content_created_at: null, content_modified_at: null, size: 0, sha1: null, version_id: null, etag: 0,
+      }).lastInsertRowid;
+      return { created: toItem(this.#itemRow(String(id))!) as FolderRecord };
+    }).immediate();
+  }
+
+  async createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
+    return this.#db.transaction(() => this.#insertFile(file)).immediate();
+  }
+
+  async addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
+    return this.#db.transaction((): CreateVersionResult => {
+      const row = this.#itemRow(version.fileId);
+      if (!row || row.type !== 'file') return { fileMissing: true };
+      const current = toItem(row) as FileRecord;
+      if (version.ifMatch !== undefined && version.ifMatch !== String(current.etag)) {
+        return { preconditionFailed: current };
+      }
+      return { created: this.#insertVersion(current, current.name, current.name, version) };
+    }).immediate();
+  }
+
+  async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
+    const row = this.#sql.version.get(versionId, fileId) as Row | undefined;
+    return row && {
+      id: id(row.id), fileId: id(row.file_id), blobKey: String(row.blob_key), size: Number(row.size),
+      sha1: String(row.sha1), createdAt: Number(row.created_at),
+    };
+  }
+
+  async deleteFile(id: string): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const row = this.#itemRow(id);
+      if (!row || row.type !== 'file') return false;
+      for (const version of this.#sql.versionsOfFile.all(id) as Row[]) {
+        this.#sql.insertGarbage.run('blob', version.blob_key);
+      }
+      this.#sql.clearVersion.run(id);
+      this.#sql.deleteVersions.run(id);
+      this.#sql.deleteItem.run(id);
+      return true;
+    }).immediate();
+  }
+
+  async storageUsed(ownerId: string): Promise<number> {
+    return this.#storageUsed(ownerId);
+  }
+
+  async createSession(session: UploadSessionRecord, quota: number | null): Promise<{ created: true } | { quotaExceeded: number }> {
+    return this.#db.transaction((): { created: true } | { quotaExceeded: number } => {
+      if (quota !== null) {
+        const used = this.#storageUsed(session.ownerId);
+        if (used + session.fileSize > quota) return { quotaExceeded: used };
+      }
+      this.#sql.insertSession.run(fromSession(session));
+      return { created: true };
+    }).immediate();
+  }
+
+  async getSession(id: string): Promise<UploadSessionRecord | undefined> {
+    const row = this.#sql.sessionById.get(id) as Row | undefined;
+    return row && toSession(row);
+  }
+
+  async recordPart(part: PartRecord): Promise<RecordPartResult> {
+    return this.#db.transaction((): RecordPartResult => {
+      const session = this.#sql.sessionById.get(part.sessionId) as Row | undefined;
+      if (!session || session.state !== 'active') return { notActive: session && toSession(session) };
+      const existing = this.#sql.partAt.get(part.sessionId, part.offset) as Row | undefined;
+      if (existing) return { existing: toPart(existing) };
+      this.#sql.insertPart.run(part.sessionId, part.offset, part.size, part.sha1, part.partId, part.partRef, part.createdAt);
+      this.#sql.countPart.run(part.sessionId);
+      return { recorded: part };
+    }).immediate();
+  }
+
+  async getPart(sessionId: string, offset: number): Promise<PartRecord | undefined> {
+    const row = this.#sql.partAt.get(sessionId, offset) as Row | undefined;
+    return row && toPart(row);
+  }
+
+  async listParts(sessionId: string, offset: number, limit: number): Promise<Page<PartRecord>> {
+    const total = (this.#sql.countParts.get(sessionId) as { n: number }).n;
+    const rows = this.#sql.parts.all(sessionId, limit, offset) as Row[];
+    return { total, entries: rows.map(toPart) };
+  }
+
+  async startPartWrite(write: PartWrite): Promise<void> {
+    this.#sql.insertPartWrite.run(write.writeId, write.sessionId, write.offset, write.expiresAt);
+  }
+
+  async endPartWrite(writeId: string): Promise<void> {
+    this.#sql.deletePartWrite.run(writeId);
+  }
+
+  async partWritesInFlight(sessionId: string, now: Millis): Promise<number[]> {
+    return (this.#sql.partWritesOf.all(sessionId, now) as Array<{ byte_offset: number }>).map((r) => r.byte_offset);
+  }
+
+  async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
+    return this.#sql.setContent.run(blobKey, contentSha1, sessionId).changes === 1;
+  }
+
+  async commitSession(input: CommitInput): Promise<CommitResult> {
+    return this.#db.transaction((): CommitResult => {
+      const row = this.#sql.sessionById.get(input.sessionId) as Row | undefined;
+      if (!row) return { notFound: true };
+      const session = toSession(row);
+      if (session.state === 'committed') return { alreadyCommitted: session };
+      if (session.state !== 'active' || session.blobKey === null || session.contentSha1 === null) {
+        return { notActive: session };
+      }
+      const content = {
+        blobKey: session.blobKey, size: session.fileSize, sha1: session.contentSha1,
+        contentCreatedAt: input.contentCreatedAt, contentModifiedAt: input.contentModifiedAt,
+        description: input.description, now: input.now,
+      };
+      let file: FileRecord;
+      if (session.fileId !== null) {
+        const target = this.#itemRow(session.fileId);
+        if (!target || target.type !== 'file') return { targetMissing: true };
+        const current = toItem(target) as FileRecord;
+        if (input.ifMatch !== undefined && input.ifMatch !== String(current.etag)) return { preconditionFailed: current };
+        if (input.nameKey !== target.name_key) {
+          const conflict = this.#sql.childByName.get(current.parentId, input.nameKey) as Row | undefined;
+          if (conflict) return { conflict: toItem(conflict) };
+        }
+        file = this.#insertVersion(current, session.fileName, input.nameKey, { ...content, fileId: current.id });
+      } else {
+        const created = this.#insertFile({
+          ...content, ownerId: session.ownerId, parentId: session.folderId, name: session.fileName, nameKey: input.nameKey,
+        });
+        if ('conflict' in created) return created;
+        if ('parentMissing' in created) return { targetMissing: true };
+        file = created.created;
+      }
+      this.#sql.markCommitted.run(file.id, session.id);
+      return { committed: file };
+    }).immediate();
+  }
+
+  async abortSession(id: string): Promise<UploadSessionRecord | undefined> {
+    return this.#db.transaction(() => {
+      const row = this.#sql.sessionById.get(id) as Row | undefined;
+      if (!row) return undefined;
+      const session = toSession(row);
+      if (session.state === 'active') this.#endSession(session, 'aborted');
+      return session;
+    }).immediate();
+  }
+
+  async expireSessions(now: Millis, limit: number): Promise<number> {
+    return this.#db.transaction(() => {
+      const rows = this.#sql.expiredSessions.all(now, limit) as Row[];
+      for (const row of rows) this.#endSession(toSession(row), 'expired');
+      return rows.length;
+    }).immediate();
+  }
+
+  async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
+    return this.#db.transaction(() => {
+      const rows = this.#sql.garbageDue.all(now, limit) as Row[];
+      for (const row of rows) this.#sql.leaseGarbage.run(now + leaseMs, row.id);
+      return rows.map((row) => ({ id: String(row.id), kind: row.kind as GarbageRecord['kind'], ref: String(row.ref) }));
+    }).immediate();
+  }
+
+  async deleteGarbage(id: string): Promise<void> {
+    this.#sql.deleteGarbage.run(id);
+  }
+
+  async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
+    this.#sql.insertSetting.run(name, generate());
+    return (this.#sql.setting.get(name) as { value: string }).value;
+  }
+
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #itemRow(id: string): Row | undefined {
+    return this.#sql.itemById.get(id) as Row | undefined;
+  }
+
+  #storageUsed(ownerId: string): number {
+    const files = (this.#sql.bytesInVersions.get(ownerId) as { n: number }).n;
+    const sessions = (this.#sql.bytesInSessions.get(ownerId) as { n: number }).n;
+    return files + sessions;
+  }
+
+  #insertFile(file: NewFile): CreateItemResult<FileRecord> {
+    const parent = this.#itemRow(file.parentId);
+    if (!parent || parent.type !== 'folder') return { parentMissing: true };
+    const conflict = this.#sql.childByName.get(file.parentId, file.nameKey) as Row | undefined;
+    if (conflict) return { conflict: toItem(conflict) };
+    const id = Number(this.#sql.insertItem.run({
+      type: 'file', owner_id: file.ownerId, parent_id: file.parentId, name: file.name, name_key: file.nameKey,
+      description: file.description ?? '', created_at: file.now, modified_at: file.now,
+      content_created_at: file.contentCreatedAt ?? file.now, content_modified_at: file.contentModifiedAt ?? file.now,
+      size: file.size, sha1: file.sha1, version_id: null, etag: 0,
+    }).lastInsertRowid);
+    const versionId = this.#sql.insertVersion.run(id, file.blobKey, file.size, file.sha1, file.now).lastInsertRowid;
+    this.#sql.setFileVersion.run({
+      id, version_id: versionId, size: file.size, sha1: file.sha1, etag: 0, name: file.name, name_key: file.nameKey,
+      modified_at: file.now, content_modified_at: file.contentModifiedAt ?? file.now,
+      content_created_at: file.contentCreatedAt ?? file.now, description: file.description ?? '',
+    });
+    return { created: toItem(this.#itemRow(String(id))!) as FileRecord };
+  }
+
+  #insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): FileRecord {
+    const versionId = this.#sql.insertVersion.run(current.id, version.blobKey, version.size, version.sha1, version.now).lastInsertRowid;
+    this.#sql.setFileVersion.run({
+      id: current.id, version_id: versionId, size: version.size, sha1: version.sha1, etag: current.etag + 1,
+      name, name_key: nameKey, modified_at: version.now,
+      content_modified_at: version.contentModifiedAt ?? version.now,
+      content_created_at: version.contentCreatedAt ?? current.contentCreatedAt,
+      description: version.description ?? current.description,
+    });
+    return toItem(this.#itemRow(current.id)!) as FileRecord;
+  }
+
+  #endSession(session: UploadSessionRecord, state: 'aborted' | 'expired'): void {
+    this.#sql.setState.run(state, session.id);
+    this.#sql.deleteParts.run(session.id);
+    // Discarding the upload also discards any blob completed from it (BlobStore.abortUpload).
+    this.#sql.insertGarbage.run('upload', session.uploadRef);
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let next = version; next < SQLITE_MIGRATIONS.length; next++) {
+    db.transaction(() => {
+      db.exec(SQLITE_MIGRATIONS[next]!);
+      db.pragma(`user_version = ${next + 1}`);
+    }).immediate();
+  }
+}
+
+function prepare(db: Database.Database) {
+  const s = (sql: string) => db.prepare(sql);
+  return {
+    userById: s('SELECT * FROM users WHERE id = ?'),
+    userByName: s('SELECT * FROM users WHERE name = ?'),
+    insertUser: s('INSERT INTO users (name, created_at) VALUES (?, ?)'),
+    setRootFolder: s('UPDATE users SET root_folder_id = ? WHERE id = ?'),
+    insertToken: s('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)'),
+    tokenById: s('SELECT * FROM tokens WHERE id = ?'),
+    allTokens: s('SELECT * FROM tokens ORDER BY created_at, id'),
+    tokensOfUser: s('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at, id'),
+    revokeToken: s('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    itemById: s(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.id = ?`),
+    childByName: s(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.parent_id = ? AND items.name_key = ?`),
+    countChildren: s('SELECT count(*) AS n FROM items WHERE parent_id = ?'),
+    children: s(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.parent_id = ?
+                 ORDER BY items.type DESC, items.name_key, items.id LIMIT ? OFFSET ?`),
+    ancestors: s(`WITH RECURSIVE chain(id, depth) AS (
+                    SELECT parent_id, 1 FROM items WHERE id = ?
+                    UNION ALL
+                    SELECT items.parent_id, chain.depth + 1 FROM items JOIN chain ON items.id = chain.id
+                    WHERE items.parent_id IS NOT NULL)
+                  SELECT ${ITEM_COLUMNS} FROM chain JOIN items ON items.id = chain.id
+                  LEFT JOIN file_versions ON file_versions.id = items.version_id ORDER BY chain.depth DESC`),
+    insertItem: s(`INSERT INTO items (type, owner_id, parent_id, name, name_key, description, created_at, modified_at,
+                     content_created_at, content_modified_at, size, sha1, version_id, etag)
+                   VALUES (@type, @owner_id, @parent_id, @name, @name_key, @description, @created_at, @modified_at,
+                     @content_created_at, @content_modified_at, @size, @sha1, @version_id, @etag)`),
+    setFileVersion: s(`UPDATE items SET version_id = @version_id, size = @size, sha1 = @sha1, etag = @etag,
+                         name = @name, name_key = @name_key, modified_at = @modified_at,
+                         content_modified_at = @content_modified_at, content_created_at = @content_created_at,
+                         description = @description
+                       WHERE id = @id`),
+    insertVersion: s('INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES (?, ?, ?, ?, ?)'),
+    version: s('SELECT * FROM file_versions WHERE id = ? AND file_id = ?'),
+    versionsOfFile: s('SELECT * FROM file_versions WHERE file_id = ?'),
+    clearVersion: s('UPDATE items SET version_id = NULL WHERE id = ?'),
+    deleteVersions: s('DELETE FROM file_versions WHERE file_id = ?'),
+    deleteItem: s('DELETE FROM items WHERE id = ?'),
+    bytesInVersions: s(`SELECT coalesce(sum(file_versions.size), 0) AS n FROM file_versions
+                        JOIN items ON items.id = file_versions.file_id WHERE items.owner_id = ?`),
+    bytesInSessions: s(`SELECT coalesce(sum(file_size), 0) AS n FROM upload_sessions WHERE owner_id = ? AND state = 'active'`),
+    insertSession: s(`INSERT INTO upload_sessions (id, owner_id, folder_id, file_id, file_name, file_size, part_size,
+                        total_parts, upload_ref, state, created_at, expires_at, blob_key, content_sha1, committed_file_id,
+                        parts_stored)
+                      VALUES (@id, @owner_id, @folder_id, @file_id, @file_name, @file_size, @part_size, @total_parts,
+                        @upload_ref, @state, @created_at, @expires_at, @blob_key, @content_sha1, @committed_file_id,
+                        @parts_stored)`),
+    sessionById: s('SELECT * FROM upload_sessions WHERE id = ?'),
+    setState: s('UPDATE upload_sessions SET state = ? WHERE id = ?'),
+    setContent: s(`UPDATE upload_sessions SET blob_key = ?, content_sha1 = ? WHERE id = ? AND state = 'active'`),
+    markCommitted: s(`UPDATE upload_sessions SET state = 'committed', committed_file_id = ? WHERE id = ?`),
+    expiredSessions: s(`SELECT * FROM upload_sessions WHERE state = 'active' AND expires_at <= ? LIMIT ?`),
+    partAt: s('SELECT * FROM parts WHERE session_id = ? AND byte_offset = ?'),
+    insertPart: s(`INSERT INTO parts (session_id, byte_offset, size, sha1, part_id, part_ref, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    countPart: s('UPDATE upload_sessions SET parts_stored = parts_stored + 1 WHERE id = ?'),
+    countParts: s('SELECT count(*) AS n FROM parts WHERE session_id = ?'),
+    parts: s('SELECT * FROM parts WHERE session_id = ? ORDER BY byte_offset LIMIT ? OFFSET ?'),
+    deleteParts: s('DELETE FROM parts WHERE session_id = ?'),
+    insertPartWrite: s('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES (?, ?, ?, ?)'),
+    deletePartWrite: s('DELETE FROM part_writes WHERE write_id = ?'),
+    partWritesOf: s('SELECT byte_offset FROM part_writes WHERE session_id = ? AND expires_at > ?'),
+    insertGarbage: s('INSERT INTO garbage (kind, ref) VALUES (?, ?)'),
+    garbageDue: s('SELECT * FROM garbage WHERE lease_until <= ? ORDER BY id LIMIT ?'),
+    leaseGarbage: s('UPDATE garbage SET lease_until = ? WHERE id = ?'),
+    deleteGarbage: s('DELETE FROM garbage WHERE id = ?'),
+    insertSetting: s('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+    setting: s('SELECT value FROM settings WHERE name = ?'),
+  };
+}
+
+const id = (value: unknown): string => String(value);
+const optionalId = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+function toUser(row: Row): UserRecord {
+  return { id: id(row.id), name: String(row.name), rootFolderId: id(row.root_folder_id), createdAt: Number(row.created_at) };
+}
+
+function toToken(row: Row): TokenRecord {
+  return {
+    id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
+    createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+function toItem(row: Row): ItemRecord {
+  const common = {
+    id: id(row.id), ownerId: id(row.owner_id), name: String(row.name),
+    createdAt: Number(row.created_at), modifiedAt: Number(row.modified_at),
+  };
+  if (row.type === 'folder') return { type: 'folder', ...common, parentId: optionalId(row.parent_id) };
+  return {
+    type: 'file', ...common, parentId: id(row.parent_id), description: String(row.description),
+    size: Number(row.size), sha1: String(row.sha1), versionId: id(row.version_id), etag: Number(row.etag),
+    blobKey: String(row.blob_key), contentCreatedAt: Number(row.content_created_at),
+    contentModifiedAt: Number(row.content_modified_at),
+  };
+}
+
+function toSession(row: Row): UploadSessionRecord {
+  return {
+    id: String(row.id), ownerId: id(row.owner_id), folderId: id(row.folder_id), fileId: optionalId(row.file_id),
+    fileName: String(row.file_name), fileSize: Number(row.file_size), partSize: Number(row.part_size),
+    totalParts: Number(row.total_parts), uploadRef: String(row.upload_ref), state: row.state as UploadSessionRecord['state'],
+    createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
+    blobKey: row.blob_key === null ? null : String(row.blob_key),
+    contentSha1: row.content_sha1 === null ? null : String(row.content_sha1),
+    committedFileId: optionalId(row.committed_file_id), partsStored: Number(row.parts_stored),
+  };
+}
+
+function fromSession(session: UploadSessionRecord): Row {
+  return {
+    id: session.id, owner_id: session.ownerId, folder_id: session.folderId, file_id: session.fileId,
+    file_name: session.fileName, file_size: session.fileSize, part_size: session.partSize,
+    total_parts: session.totalParts, upload_ref: session.uploadRef, state: session.state,
+    created_at: session.createdAt, expires_at: session.expiresAt, blob_key: session.blobKey,
+    content_sha1: session.contentSha1, committed_file_id: session.committedFileId, parts_stored: session.partsStored,
+  };
+}
+
+function toPart(row: Row): PartRecord {
+  return {
+    sessionId: String(row.session_id), offset: Number(row.byte_offset), size: Number(row.size), sha1: String(row.sha1),
+    partId: String(row.part_id), partRef: String(row.part_ref), createdAt: Number(row.created_at),
+  };
+}

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { PartwayConfig } from './config.js';
+import { DownloadLinks } from './core/download-links.js';
+import { Folders } from './core/folders.js';
+import { Janitor } from './core/janitor.js';
+import { Tokens } from './core/tokens.js';
+import { UploadSessions } from './core/upload-sessions.js';
+import { buildApp } from './http/app.js';
+import { openStores, type Stores } from './stores.js';
+
+export interface Partway {
+  app: FastifyInstance;
+  stores: Stores;
+  tokens: Tokens;
+  janitor: Janitor;
+  /** Starts listening; resolves with the address clients can use. */
+  listen(): Promise<string>;
+  /** Stops taking requests, lets the ones in flight finish, then closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Wires the stores, the core and the HTTP layer together for one server process. */
+export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel })): Promise<Partway> {
+  const stores = await openStores(config.dataDir);
+  const { metadata, blobs } = stores;
+  const janitor = new Janitor(metadata, blobs, {
+    intervalMs: config.sweepIntervalMs, leaseMs: 10 * 60_000, batchSize: 100,
+    onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
+  });
+  const onGarbage = () => janitor.nudge();
+  const folders = new Folders({ metadata, blobs, onGarbage });
+  const uploads = new UploadSessions({
+    metadata, blobs, folders, onGarbage,
+    limits: {
+      partSizePolicy: { basePartSize: config.partSize, maxParts: config.maxParts },
+      minChunkedFileSize: config.minChunkedSize,
+      maxFileSize: config.maxFileSize,
+      sessionLifetimeMs: config.sessionTtlMs,
+      storageQuota: config.storageQuota,
+      partWriteLeaseMs: Math.max(config.requestTimeoutMs, 60_000) + 60_000,
+      commitRetryAfterSeconds: config.commitRetryAfterSeconds,
+    },
+  });
+  const tokens = new Tokens(metadata);
+  const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs);
+  const app = buildApp(
+    { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl },
+    { logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000 },
+  );
+
+  return {
+    app, stores, tokens, janitor,
+    async listen() {
+      const address = await app.listen({ port: config.port, host: config.host });
+      janitor.start();
+      return address;
+    },
+    async close() {
+      await app.close();
+      await janitor.stop();
+      await metadata.close();
+    },
+  };
+}
