@@ -42,7 +42,7 @@ export class Janitor {
       this.#again = true;
       return;
     }
-    this.#running = this.sweep()
+    this.#running = this.#sweepOnce()
       .then(() => {}, (error: unknown) => this.#options.onError?.(error))
       .finally(() => {
         this.#running = undefined;
@@ -53,8 +53,13 @@ export class Janitor {
       });
   }
 
-  /** One full sweep; resolves when nothing due is left. */
+  /** A full sweep now, after any sweep in progress (whose leased entries it would otherwise skip). */
   async sweep(): Promise<{ expired: number; reclaimed: number }> {
+    await this.#running;
+    return this.#sweepOnce();
+  }
+
+  async #sweepOnce(): Promise<{ expired: number; reclaimed: number }> {
     let expired = 0;
     let reclaimed = 0;
     for (let batch; (batch = await this.#metadata.expireSessions(this.#now(), this.#options.batchSize)) > 0;) expired += batch;

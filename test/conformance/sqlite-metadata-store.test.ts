@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
+import type { UploadSessionRecord, UserRecord } from '../../src/metadata/store.js';
+import { describeMetadataStore, outcome } from './metadata-store-suite.js';
+
+describeMetadataStore('SqliteMetadataStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'partway-sqlite-'));
+  const store = new SqliteMetadataStore(join(dir, 'partway.db'));
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteMetadataStore on its database file', () => {
+  const T0 = 1_700_000_000_000;
+  let dir: string;
+  let path: string;
+  const opened: SqliteMetadataStore[] = [];
+  const openStore = (options?: { owner?: boolean }) => {
+    const store = new SqliteMetadataStore(path, options);
+    opened.push(store);
+    return store;
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'partway-sqlite-'));
+    path = join(dir, 'partway.db');
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const session = (user: UserRecord, overrides: Partial<UploadSessionRecord> = {}): UploadSessionRecord => ({
+    id: randomBytes(16).toString('hex').toUpperCase(), ownerId: user.id, folderId: user.rootFolderId, fileId: null,
+    fileName: 'big.bin', fileSize: 30_000_000, partSize: 8_388_608, totalParts: 4, uploadRef: randomBytes(16).toString('hex'),
+    state: 'active', createdAt: T0, expiresAt: T0 + 86_400_000, blobKey: null, contentSha1: null, committedFileId: null,
+    partsStored: 0, ...overrides,
+  });
+
+  it('reopening the file keeps users, files, sessions, parts, garbage and secrets', async () => {
+    const first = openStore({ owner: true });
+    const alice = await first.ensureUser('alice', T0);
+    const file = outcome(await first.createFile({
+      ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
+      blobKey: 'k1', size: 5, sha1: 'a'.repeat(40),
+    }), 'created');
+    const active = session(alice);
+    await first.createSession(active, null);
+    const part = {
+      sessionId: active.id, offset: 0, size: 8_388_608, sha1: 'b'.repeat(40), partId: '00000001', partRef: '1.abc.part', createdAt: T0,
+    };
+    await first.recordPart(part);
+    const aborted = session(alice);
+    await first.createSession(aborted, null);
+    await first.abortSession(aborted.id);
+    await first.getOrCreateSecret('links', () => 'secret-1');
+    await first.close();
+
+    const second = openStore({ owner: true });
+    expect(await second.getUserByName('alice')).toEqual(alice);
+    expect(await second.getItem(file.id)).toEqual(file);
+    expect(await second.getSession(active.id)).toEqual({ ...active, partsStored: 1 });
+    expect(await second.getPart(active.id, 0)).toEqual(part);
+    expect((await second.claimGarbage(T0, 1000, 10)).map((g) => g.ref)).toEqual([aborted.uploadRef]);
+    expect(await second.getOrCreateSecret('links', () => 'secret-2')).toBe('secret-1');
+    // A second user gets new ids, not reused ones.
+    const bob = await second.ensureUser('bob', T0);
+    expect(bob.id).not.toBe(alice.id);
+    expect(bob.rootFolderId).not.toBe(alice.rootFolderId);
+  });
+
+  it('opening as the owner clears part writes a crashed predecessor left in flight', async () => {
+    const crashed = openStore({ owner: true });
+    const alice = await crashed.ensureUser('alice', T0);
+    const s = session(alice);
+    await crashed.createSession(s, null);
+    await crashed.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 0, expiresAt: T0 + 60_000 });
+    expect(await crashed.partWritesInFlight(s.id, T0)).toEqual([0]);
+    await crashed.close();
+
+    const successor = openStore({ owner: true });
+    expect(await successor.partWritesInFlight(s.id, T0)).toEqual([]);
+  });
+
+  it('opening without `owner` (a CLI command beside the server) keeps part writes in flight', async () => {
+    const server = openStore({ owner: true });
+    const alice = await server.ensureUser('alice', T0);
+    const s = session(alice);
+    await server.createSession(s, null);
+    await server.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 8_388_608, expiresAt: T0 + 60_000 });
+
+    const cli = openStore();
+    expect(await cli.partWritesInFlight(s.id, T0)).toEqual([8_388_608]);
+    expect(await server.partWritesInFlight(s.id, T0)).toEqual([8_388_608]);
+  });
+
+  it('two connections to one file see each other\'s writes', async () => {
+    const server = openStore({ owner: true });
+    const cli = openStore();
+    const alice = await cli.ensureUser('alice', T0);
+    await cli.addToken({ id: '0123456789abcdef', userId: alice.id, secretHash: 'c'.repeat(64), createdAt: T0, revokedAt: null });
+    expect(await server.getToken('0123456789abcdef')).toMatchObject({ userId: alice.id, revokedAt: null });
+    expect(await cli.revokeToken('0123456789abcdef', T0 + 1)).toBe(true);
+    expect((await server.getToken('0123456789abcdef'))?.revokedAt).toBe(T0 + 1);
+    expect(await server.ensureUser('alice', T0 + 5)).toEqual(alice);
+  });
+
+  it('ping rejects once the store is closed, and closing twice is harmless', async () => {
+    const store = openStore();
+    await expect(store.ping()).resolves.toBeUndefined();
+    await store.close();
+    await expect(store.ping()).rejects.toThrow();
+    await expect(store.close()).resolves.toBeUndefined();
+  });
+});

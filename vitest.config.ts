@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // Tests start real servers and move real bytes; two at a time suits the 2-core CI machines.
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
