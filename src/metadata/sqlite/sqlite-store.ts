@@ -125,7 +125,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (version.ifMatch !== undefined && version.ifMatch !== String(current.etag)) {
         return { preconditionFailed: current };
       }
-      return { created: this.#insertVersion(current, current.name, current.name, version) };
+      return { created: this.#insertVersion(current, current.name, String(row.name_key), version) };
     }).immediate();
   }
 
