@@ -43,6 +43,15 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     reply.header('box-request-id', request.id);
   });
 
+  // While shutting down, requests in flight finish, and their connections close instead of idling on.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+
   // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));

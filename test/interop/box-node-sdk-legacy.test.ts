@@ -166,7 +166,7 @@ describe('box-node-sdk 3.8.2 (legacy SDK) against Partway', () => {
     await client.files.delete(file.id);
   });
 
-  it('getNewVersionChunkedUploader replaces the content: same id, etag "0" becomes "1", and the download gives the new bytes', async () => {
+  it('getNewVersionChunkedUploader replaces the content: same id, etag "0" becomes "1", getReadStream gives the new bytes and the old version on request', async () => {
     const original = await scratch.randomFile('legacy-version-1.bin', 20 * MiB);
     const first = await runUploader(await client.files.getChunkedUploader('0', original.size, 'legacy-versioned.bin', streamOf(original), { parallelism: 4 }) as ChunkedUploader);
     const file = first.entries[0]!;
@@ -185,6 +185,8 @@ describe('box-node-sdk 3.8.2 (legacy SDK) against Partway', () => {
     expect(version.file_version.id).not.toBe(file.file_version.id);
     expect(await client.files.get(file.id)).toMatchObject({ id: file.id, etag: '1', size: replacement.size, sha1: replacement.sha1 });
     expect(await download(client, file.id)).toEqual({ sha1: replacement.sha1, size: replacement.size });
+    const previous = await client.files.getReadStream(file.id, { version: file.file_version.id }) as Readable;
+    expect(await digestStream(previous)).toEqual({ sha1: original.sha1, size: original.size });
     await client.files.delete(file.id);
   });
 

@@ -214,7 +214,7 @@ describe('box-node-sdk v10 (generated SDK) against Partway', () => {
     await expect(client.files.getFileById(file.id)).rejects.toMatchObject({ responseInfo: { statusCode: 404 } });
   });
 
-  it('createFileUploadSessionForExistingFile uploads a new version: same id, etag "0" becomes "1", and the download gives the new bytes', async () => {
+  it('createFileUploadSessionForExistingFile uploads a new version: same id, etag "0" becomes "1", the download gives the new bytes and ?version= the old ones', async () => {
     const original = await scratch.randomFile('v10-version-1.bin', 20 * MiB);
     const file = await client.chunkedUploads.uploadBigFile(streamOf(original), 'v10-versioned.bin', original.size, '0');
     expect(file.etag).toBe('0');
@@ -236,6 +236,8 @@ describe('box-node-sdk v10 (generated SDK) against Partway', () => {
 
     expect(await client.files.getFileById(file.id)).toMatchObject({ id: file.id, etag: '1', size: data.length, sha1: sha1Hex(data) });
     expect(await download(client, file.id)).toEqual({ sha1: sha1Hex(data), size: data.length });
+    // The first version is still there for ?version=.
+    expect(await download(client, file.id, firstVersionId)).toEqual({ sha1: original.sha1, size: original.size });
     await client.files.deleteFileById(file.id);
   });
 
