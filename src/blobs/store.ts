@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
  * Where the bytes live. An upload is a staging area that collects numbered parts (in any order, each
  * written by a uniquely named attempt) and is then joined into one blob. That is exactly an S3
  * multipart upload; the disk store mirrors it. Every operation that deletes is idempotent, because
- * garbage collection may repeat it after a crash. test/conformance/blob-store.ts is the contract.
+ * garbage collection may repeat it after a crash. test/conformance/blob-store-suite.ts is the contract.
  */
 export interface BlobStore {
   /** Opens a staging area; returns an opaque reference that the session keeps. */
@@ -19,7 +19,7 @@ export interface BlobStore {
   discardPart(uploadRef: string, partNumber: number, partRef: string): Promise<void>;
   /** Joins the given parts, in order, into one blob and returns its key. Safe to repeat. */
   completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string>;
-  /** Discards an upload with all its parts (and the blob completed from it, where they share storage). */
+  /** Discards an upload with all its parts and any blob completed from it (sessions queue only this). */
   abortUpload(uploadRef: string): Promise<void>;
   /** Reads a blob, or the inclusive byte range `[start, end]` of it. */
   read(blobKey: string, range?: ByteRange): Promise<Readable>;

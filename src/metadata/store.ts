@@ -3,7 +3,7 @@
  *
  * Every method is one atomic step. Where two requests (or two nodes) can race, the store decides the
  * winner inside one transaction and reports the outcome as data, so the rules stay in the core and
- * every backend gives the same answers (test/conformance/metadata-store.ts holds them to it).
+ * every backend gives the same answers (test/conformance/metadata-store-suite.ts holds them to it).
  * Times are epoch milliseconds; ids are decimal strings except session ids.
  */
 

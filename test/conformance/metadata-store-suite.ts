@@ -372,6 +372,7 @@ export function describeMetadataStore(
         expect(await store.ancestors(c.id)).toEqual([root, a, b]);
         expect(await store.ancestors(a.id)).toEqual([root]);
         expect(await store.ancestors(alice.rootFolderId)).toEqual([]);
+        expect(await store.ancestors('987654321')).toEqual([]);
       });
     });
 
@@ -397,6 +398,22 @@ export function describeMetadataStore(
         }), 'created');
         expect(v3.etag).toBe(2);
         expect(new Set([file.versionId, v2.versionId, v3.versionId]).size).toBe(3);
+      });
+
+      it('after addFileVersion the file is still found by its name key and its name stays taken', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'Report.PDF');
+        const v2 = outcome(await store.addFileVersion({
+          fileId: file.id, blobKey: newRef(), size: 2, sha1: sha1('v2'), now: T0 + 1,
+        }), 'created');
+        expect(v2.name).toBe('Report.PDF');
+        expect(await store.findChild(alice.rootFolderId, nameKey('Report.PDF'))).toEqual(v2);
+        const clash = await store.createFile({
+          ownerId: alice.id, parentId: alice.rootFolderId, name: 'report.pdf', nameKey: nameKey('report.pdf'), now: T0 + 2,
+          blobKey: newRef(), size: 3, sha1: sha1('other'),
+        });
+        expect(clash).toEqual({ conflict: v2 });
+        expect((await store.listChildren(alice.rootFolderId, 0, 10)).total).toBe(1);
       });
 
       it('addFileVersion with an If-Match of the current etag succeeds, with a stale one fails and changes nothing', async () => {

@@ -1,0 +1,300 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newAttemptId } from '../../src/core/ids.js';
+import type { BlobStore, ByteRange, PartToJoin } from '../../src/blobs/store.js';
+
+/**
+ * The contract of BlobStore (src/blobs/store.ts), run against any backend.
+ *
+ * `open` must return a store of its own (an empty directory, a fresh bucket prefix); `cleanup`
+ * removes whatever it used. Parts are S3-sized (5 MiB but the last), so an S3 store runs it unchanged.
+ */
+export function describeBlobStore(
+  name: string,
+  open: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>,
+): void {
+  describe(`BlobStore conformance: ${name}`, () => {
+    describe('uploads', () => {
+      let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
+      let store: BlobStore;
+
+      beforeEach(async () => {
+        opened = await open();
+        store = opened.store;
+      });
+
+      afterEach(async () => {
+        await opened?.cleanup();
+        opened = undefined;
+      });
+
+      it('parts written out of order and completed in order read back as their concatenation', async () => {
+        const data = randomBytes(3 * PART + LAST);
+        const uploadRef = await store.createUpload();
+        const written = new Map<number, PartToJoin>();
+        for (const number of [3, 1, 4, 2]) {
+          written.set(number, await writeSlice(store, uploadRef, data, number));
+        }
+        const blobKey = await store.completeUpload(uploadRef, [1, 2, 3, 4].map((n) => written.get(n)!));
+        const read = await readAll(store, blobKey);
+        expect(read.length).toBe(data.length);
+        expect(sha1(read)).toBe(sha1(data));
+      });
+
+      it('parts written concurrently read back as their concatenation', async () => {
+        const data = randomBytes(2 * PART + LAST);
+        const uploadRef = await store.createUpload();
+        const parts = await Promise.all([3, 2, 1].map((n) => writeSlice(store, uploadRef, data, n)));
+        const blobKey = await store.completeUpload(uploadRef, [...parts].sort((a, b) => a.partNumber - b.partNumber));
+        expect(sha1(await readAll(store, blobKey))).toBe(sha1(data));
+      });
+
+      it('a one-part upload whose size was not declared (a simple upload) reads back whole', async () => {
+        const data = randomBytes(1_234_567);
+        const uploadRef = await store.createUpload();
+        const partRef = await store.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId() }, chunks(data));
+        const blobKey = await store.completeUpload(uploadRef, [{ partNumber: 1, partRef, size: data.length }]);
+        expect(sha1(await readAll(store, blobKey))).toBe(sha1(data));
+        expect(sha1(await readAll(store, blobKey, { start: 1000, end: 1999 }))).toBe(sha1(data.subarray(1000, 2000)));
+      });
+
+      it('an empty body makes an empty part, and completing it makes an empty blob', async () => {
+        const uploadRef = await store.createUpload();
+        const partRef = await store.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId() }, chunks(Buffer.alloc(0)));
+        const blobKey = await store.completeUpload(uploadRef, [{ partNumber: 1, partRef, size: 0 }]);
+        expect((await readAll(store, blobKey)).length).toBe(0);
+      });
+
+      it('a one-byte blob reads back, whole and as the range [0, 0]', async () => {
+        const uploadRef = await store.createUpload();
+        const partRef = await store.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId(), size: 1 }, chunks(Buffer.from([0xa5])));
+        const blobKey = await store.completeUpload(uploadRef, [{ partNumber: 1, partRef, size: 1 }]);
+        expect(await readAll(store, blobKey)).toEqual(Buffer.from([0xa5]));
+        expect(await readAll(store, blobKey, { start: 0, end: 0 })).toEqual(Buffer.from([0xa5]));
+      });
+
+      it('two attempts at one part number both succeed, and completing with either gives that attempt\'s bytes', async () => {
+        const size = PART + 4321;
+        for (const winner of [0, 1]) {
+          const attempts = [randomBytes(size), randomBytes(size)];
+          const uploadRef = await store.createUpload();
+          // Concurrently, as two clients retrying one part would.
+          const refs = await Promise.all(attempts.map((bytes) =>
+            store.writePart(uploadRef, { partNumber: 1, size, attemptId: newAttemptId() }, chunks(bytes))));
+          expect(refs[0]).not.toBe(refs[1]);
+          const blobKey = await store.completeUpload(uploadRef, [{ partNumber: 1, partRef: refs[winner]!, size }]);
+          expect(sha1(await readAll(store, blobKey))).toBe(sha1(attempts[winner]!));
+        }
+      });
+
+      it('discardPart removes one attempt only: the other attempt at that part still completes', async () => {
+        const data = randomBytes(PART + LAST);
+        const loser = randomBytes(LAST);
+        const uploadRef = await store.createUpload();
+        const first = await writeSlice(store, uploadRef, data, 1);
+        const kept = await writeSlice(store, uploadRef, data, 2);
+        const lost = await store.writePart(uploadRef, { partNumber: 2, size: LAST, attemptId: newAttemptId() }, chunks(loser));
+        await store.discardPart(uploadRef, 2, lost);
+        // Deleting is idempotent: garbage collection may repeat it.
+        await store.discardPart(uploadRef, 2, lost);
+        const blobKey = await store.completeUpload(uploadRef, [first, kept]);
+        expect(sha1(await readAll(store, blobKey))).toBe(sha1(data));
+      });
+
+      it('a body that fails midway rejects writePart with the body\'s error, and a new attempt at the part succeeds', async () => {
+        const data = randomBytes(2 * PART + LAST);
+        const uploadRef = await store.createUpload();
+        const first = await writeSlice(store, uploadRef, data, 1);
+        const failure = new Error('the client went away');
+        await expect(store.writePart(uploadRef, { partNumber: 2, size: PART, attemptId: newAttemptId() },
+          failing(data.subarray(PART, 2 * PART), 3 * MiB, failure))).rejects.toBe(failure);
+        const second = await writeSlice(store, uploadRef, data, 2);
+        const third = await writeSlice(store, uploadRef, data, 3);
+        const blobKey = await store.completeUpload(uploadRef, [first, second, third]);
+        expect(sha1(await readAll(store, blobKey))).toBe(sha1(data));
+      });
+
+      it('a body that fails before its first byte rejects writePart with the body\'s error', async () => {
+        const uploadRef = await store.createUpload();
+        const failure = new Error('no bytes at all');
+        await expect(store.writePart(uploadRef, { partNumber: 1, size: PART, attemptId: newAttemptId() },
+          failing(Buffer.alloc(0), 0, failure))).rejects.toBe(failure);
+        await store.abortUpload(uploadRef);
+      });
+
+      it('completeUpload is safe to repeat: the same parts give the same blob', async () => {
+        const data = randomBytes(PART + LAST);
+        const uploadRef = await store.createUpload();
+        const parts = [await writeSlice(store, uploadRef, data, 1), await writeSlice(store, uploadRef, data, 2)];
+        const key1 = await store.completeUpload(uploadRef, parts);
+        const key2 = await store.completeUpload(uploadRef, parts);
+        expect(key2).toBe(key1);
+        expect(sha1(await readAll(store, key1))).toBe(sha1(data));
+      });
+
+      it('concurrent completeUpload calls with the same parts (two racing commits) agree on one readable blob', async () => {
+        const data = randomBytes(2 * PART + LAST);
+        const uploadRef = await store.createUpload();
+        const parts: PartToJoin[] = [];
+        for (const number of [1, 2, 3]) parts.push(await writeSlice(store, uploadRef, data, number));
+        const keys = await Promise.all([0, 1, 2].map(() => store.completeUpload(uploadRef, parts)));
+        expect(new Set(keys).size).toBe(1);
+        expect(sha1(await readAll(store, keys[0]!))).toBe(sha1(data));
+      });
+
+      it('abortUpload after completion makes the blob unreadable, and repeating it is harmless', async () => {
+        const data = randomBytes(PART + LAST);
+        const uploadRef = await store.createUpload();
+        const parts = [await writeSlice(store, uploadRef, data, 1), await writeSlice(store, uploadRef, data, 2)];
+        const blobKey = await store.completeUpload(uploadRef, parts);
+        expect(sha1(await readAll(store, blobKey))).toBe(sha1(data));
+        await store.abortUpload(uploadRef);
+        await expect(readAll(store, blobKey)).rejects.toThrow();
+        await expect(readAll(store, blobKey, { start: 0, end: 9 })).rejects.toThrow();
+        await store.abortUpload(uploadRef);
+      });
+
+      it('abortUpload of an upload with parts that was never completed succeeds, twice', async () => {
+        const data = randomBytes(PART + LAST);
+        const uploadRef = await store.createUpload();
+        await writeSlice(store, uploadRef, data, 2);
+        await writeSlice(store, uploadRef, data, 1);
+        await store.abortUpload(uploadRef);
+        await store.abortUpload(uploadRef);
+      });
+
+      it('abortUpload of an upload with no parts succeeds', async () => {
+        const uploadRef = await store.createUpload();
+        await store.abortUpload(uploadRef);
+        await store.abortUpload(uploadRef);
+      });
+
+      it('writing a part into an aborted upload fails', async () => {
+        const uploadRef = await store.createUpload();
+        await store.abortUpload(uploadRef);
+        await expect(store.writePart(uploadRef, { partNumber: 1, size: 10, attemptId: newAttemptId() },
+          chunks(randomBytes(10)))).rejects.toThrow();
+      });
+
+      it('deleteBlob makes the blob unreadable, and repeating it is harmless', async () => {
+        const data = randomBytes(LAST);
+        const uploadRef = await store.createUpload();
+        const blobKey = await store.completeUpload(uploadRef, [await writeSlice(store, uploadRef, data, 1)]);
+        await store.deleteBlob(blobKey);
+        await expect(readAll(store, blobKey)).rejects.toThrow();
+        await store.deleteBlob(blobKey);
+      });
+
+      it('uploads are independent: aborting or deleting one leaves the others readable', async () => {
+        const a = randomBytes(LAST);
+        const b = randomBytes(LAST + 1);
+        const c = randomBytes(LAST + 2);
+        const blobs = [];
+        for (const data of [a, b, c]) {
+          const uploadRef = await store.createUpload();
+          const blobKey = await store.completeUpload(uploadRef, [await writeSlice(store, uploadRef, data, 1)]);
+          blobs.push({ uploadRef, blobKey, data });
+        }
+        expect(new Set(blobs.map((x) => x.uploadRef)).size).toBe(3);
+        expect(new Set(blobs.map((x) => x.blobKey)).size).toBe(3);
+        await store.abortUpload(blobs[0]!.uploadRef);
+        await store.deleteBlob(blobs[1]!.blobKey);
+        expect(sha1(await readAll(store, blobs[2]!.blobKey))).toBe(sha1(c));
+      });
+
+      it('check resolves when the storage is usable', async () => {
+        await expect(store.check()).resolves.toBeUndefined();
+      });
+    });
+
+    describe('reading ranges of a completed multi-part blob', () => {
+      // 3 parts of 5 MiB and a short last one, written once for all the range reads below.
+      const data = randomBytes(3 * PART + LAST);
+      const total = data.length;
+      let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
+      let blobKey: string;
+
+      beforeAll(async () => {
+        opened = await open();
+        const uploadRef = await opened.store.createUpload();
+        const parts: PartToJoin[] = [];
+        for (const number of [2, 4, 1, 3]) parts.push(await writeSlice(opened.store, uploadRef, data, number));
+        blobKey = await opened.store.completeUpload(uploadRef, parts.sort((a, b) => a.partNumber - b.partNumber));
+      });
+
+      afterAll(async () => {
+        await opened?.cleanup();
+      });
+
+      const cases: Array<[string, ByteRange]> = [
+        ['the first byte', { start: 0, end: 0 }],
+        ['the last byte', { start: total - 1, end: total - 1 }],
+        ['a range inside the first part', { start: 100, end: 65_635 }],
+        ['a range inside a middle part', { start: PART + 17, end: 2 * PART - 18 }],
+        ['a range inside the short last part', { start: 3 * PART + 1, end: total - 2 }],
+        ['exactly one whole part', { start: PART, end: 2 * PART - 1 }],
+        ['exactly the short last part', { start: 3 * PART, end: total - 1 }],
+        ['the last byte of one part and the first of the next', { start: PART - 1, end: PART }],
+        ['a range across one part boundary', { start: 2 * PART - 1000, end: 2 * PART + 999 }],
+        ['a range across every part boundary', { start: 1, end: total - 2 }],
+        ['a range from the first byte of a part to the end', { start: 2 * PART, end: total - 1 }],
+        ['the whole blob as a range', { start: 0, end: total - 1 }],
+      ];
+
+      for (const [what, range] of cases) {
+        it(`reading ${what} returns exactly those bytes`, async () => {
+          const read = await readAll(opened!.store, blobKey, range);
+          expect(read.length).toBe(range.end - range.start + 1);
+          expect(sha1(read)).toBe(sha1(data.subarray(range.start, range.end + 1)));
+        });
+      }
+
+      it('reading without a range returns the whole blob', async () => {
+        const read = await readAll(opened!.store, blobKey);
+        expect(read.length).toBe(total);
+        expect(sha1(read)).toBe(sha1(data));
+      });
+
+      it('concurrent reads of one blob do not disturb each other', async () => {
+        const ranges: ByteRange[] = [{ start: 0, end: total - 1 }, { start: 7, end: 3 * PART + 7 }, { start: PART, end: PART + 10 }];
+        const reads = await Promise.all(ranges.map((range) => readAll(opened!.store, blobKey, range)));
+        reads.forEach((read, i) => expect(sha1(read)).toBe(sha1(data.subarray(ranges[i]!.start, ranges[i]!.end + 1))));
+      });
+    });
+  });
+}
+
+export const MiB = 1024 * 1024;
+/** S3's smallest part but the last. */
+export const PART = 5 * MiB;
+/** A short last part, not a multiple of anything. */
+export const LAST = MiB + 4567;
+
+export function sha1(data: Uint8Array): string {
+  return createHash('sha1').update(data).digest('hex');
+}
+
+/** A body that arrives in network-sized pieces. */
+export async function* chunks(data: Uint8Array, size = 64 * 1024): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, Math.min(at + size, data.length));
+}
+
+/** A body that delivers `failAfter` bytes of `data` and then fails, as a dropped connection does. */
+export async function* failing(data: Uint8Array, failAfter: number, error: Error): AsyncGenerator<Uint8Array> {
+  yield* chunks(data.subarray(0, failAfter));
+  throw error;
+}
+
+/** Writes part `number` (1-based) of `data` split into PART-sized parts, as a new attempt. */
+export async function writeSlice(store: BlobStore, uploadRef: string, data: Buffer, number: number): Promise<PartToJoin> {
+  const bytes = data.subarray((number - 1) * PART, Math.min(number * PART, data.length));
+  const partRef = await store.writePart(uploadRef, { partNumber: number, size: bytes.length, attemptId: newAttemptId() }, chunks(bytes));
+  return { partNumber: number, partRef, size: bytes.length };
+}
+
+export async function readAll(store: BlobStore, blobKey: string, range?: ByteRange): Promise<Buffer> {
+  const stream = await store.read(blobKey, range);
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts);
+}
