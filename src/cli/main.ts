@@ -4,11 +4,13 @@ import { loadConfig, SETTINGS, type SettingKey } from '../config.js';
 import { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
 import { createPartway } from '../server.js';
+import { registerClientCommands } from './client-commands.js';
 import { openMetadata } from '../stores.js';
 
 const program = new Command('partway')
   .description('Partway: a self-hosted server for very large uploads, speaking Box\'s Chunked Upload API')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 const serve = program.command('serve').description('serve the API (SQLite and the local disk under the data directory)');
 for (const setting of SETTINGS) {
@@ -74,6 +76,8 @@ token.command('revoke').description('revoke a token by its id (or the whole toke
       process.exitCode = 1;
     }
   });
+
+registerClientCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`partway: ${error instanceof Error ? error.message : String(error)}\n`);
