@@ -4,9 +4,8 @@ import type {
   ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
   RecordPartResult, TokenRecord, UploadSessionRecord, UserRecord,
 } from '../store.js';
+import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-
-type Row = Record<string, unknown>;
 
 const ITEM_COLUMNS = `items.*, file_versions.blob_key AS blob_key`;
 const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
@@ -420,62 +419,5 @@ function prepare(db: Database.Database) {
     deleteGarbage: s('DELETE FROM garbage WHERE id = ?'),
     insertSetting: s('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
     setting: s('SELECT value FROM settings WHERE name = ?'),
-  };
-}
-
-const id = (value: unknown): string => String(value);
-const optionalId = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function toUser(row: Row): UserRecord {
-  return { id: id(row.id), name: String(row.name), rootFolderId: id(row.root_folder_id), createdAt: Number(row.created_at) };
-}
-
-function toToken(row: Row): TokenRecord {
-  return {
-    id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
-    createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
-}
-
-function toItem(row: Row): ItemRecord {
-  const common = {
-    id: id(row.id), ownerId: id(row.owner_id), name: String(row.name),
-    createdAt: Number(row.created_at), modifiedAt: Number(row.modified_at),
-  };
-  if (row.type === 'folder') return { type: 'folder', ...common, parentId: optionalId(row.parent_id) };
-  return {
-    type: 'file', ...common, parentId: id(row.parent_id), description: String(row.description),
-    size: Number(row.size), sha1: String(row.sha1), versionId: id(row.version_id), etag: Number(row.etag),
-    blobKey: String(row.blob_key), contentCreatedAt: Number(row.content_created_at),
-    contentModifiedAt: Number(row.content_modified_at),
-  };
-}
-
-function toSession(row: Row): UploadSessionRecord {
-  return {
-    id: String(row.id), ownerId: id(row.owner_id), folderId: id(row.folder_id), fileId: optionalId(row.file_id),
-    fileName: String(row.file_name), fileSize: Number(row.file_size), partSize: Number(row.part_size),
-    totalParts: Number(row.total_parts), uploadRef: String(row.upload_ref), state: row.state as UploadSessionRecord['state'],
-    createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
-    blobKey: row.blob_key === null ? null : String(row.blob_key),
-    contentSha1: row.content_sha1 === null ? null : String(row.content_sha1),
-    committedFileId: optionalId(row.committed_file_id), partsStored: Number(row.parts_stored),
-  };
-}
-
-function fromSession(session: UploadSessionRecord): Row {
-  return {
-    id: session.id, owner_id: session.ownerId, folder_id: session.folderId, file_id: session.fileId,
-    file_name: session.fileName, file_size: session.fileSize, part_size: session.partSize,
-    total_parts: session.totalParts, upload_ref: session.uploadRef, state: session.state,
-    created_at: session.createdAt, expires_at: session.expiresAt, blob_key: session.blobKey,
-    content_sha1: session.contentSha1, committed_file_id: session.committedFileId, parts_stored: session.partsStored,
-  };
-}
-
-function toPart(row: Row): PartRecord {
-  return {
-    sessionId: String(row.session_id), offset: Number(row.byte_offset), size: Number(row.size), sha1: String(row.sha1),
-    partId: String(row.part_id), partRef: String(row.part_ref), createdAt: Number(row.created_at),
   };
 }

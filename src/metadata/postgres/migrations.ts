@@ -1,0 +1,93 @@
+/** Schema versions, applied in order and recorded in `schema_migrations`. */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    root_folder_id BIGINT,
+    created_at BIGINT NOT NULL
+  );
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    secret_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX tokens_by_user ON tokens(user_id);
+  CREATE TABLE items (
+    id BIGSERIAL PRIMARY KEY,
+    type TEXT NOT NULL CHECK (type IN ('file', 'folder')),
+    owner_id BIGINT NOT NULL REFERENCES users(id),
+    parent_id BIGINT REFERENCES items(id),
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    content_created_at BIGINT,
+    content_modified_at BIGINT,
+    size BIGINT NOT NULL DEFAULT 0,
+    sha1 TEXT,
+    version_id BIGINT,
+    etag BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (parent_id, name_key)
+  );
+  CREATE TABLE file_versions (
+    id BIGSERIAL PRIMARY KEY,
+    file_id BIGINT NOT NULL REFERENCES items(id),
+    blob_key TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    sha1 TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  );
+  CREATE INDEX file_versions_by_file ON file_versions(file_id);
+  CREATE TABLE upload_sessions (
+    id TEXT PRIMARY KEY,
+    owner_id BIGINT NOT NULL REFERENCES users(id),
+    folder_id BIGINT NOT NULL,
+    file_id BIGINT,
+    file_name TEXT NOT NULL,
+    file_size BIGINT NOT NULL,
+    part_size BIGINT NOT NULL,
+    total_parts INTEGER NOT NULL,
+    upload_ref TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('active', 'committed', 'aborted', 'expired')),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    blob_key TEXT,
+    content_sha1 TEXT,
+    committed_file_id BIGINT,
+    parts_stored INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX upload_sessions_by_state ON upload_sessions(state, expires_at);
+  CREATE INDEX upload_sessions_by_owner ON upload_sessions(owner_id, state);
+  CREATE TABLE parts (
+    session_id TEXT NOT NULL REFERENCES upload_sessions(id),
+    byte_offset BIGINT NOT NULL,
+    size BIGINT NOT NULL,
+    sha1 TEXT NOT NULL,
+    part_id TEXT NOT NULL,
+    part_ref TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (session_id, byte_offset)
+  );
+  CREATE TABLE part_writes (
+    write_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    byte_offset BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX part_writes_by_session ON part_writes(session_id);
+  CREATE TABLE garbage (
+    id BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('upload', 'blob')),
+    ref TEXT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,432 @@
+import pg from 'pg';
+import { MetadataUnavailableError } from '../errors.js';
+import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
+import type {
+  CommitInput, CommitResult, CreateItemResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord,
+  GarbageRecord, ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
+  RecordPartResult, TokenRecord, UploadSessionRecord, UserRecord,
+} from '../store.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+
+type Client = pg.PoolClient;
+
+const ITEM_SELECT = `SELECT items.*, file_versions.blob_key AS blob_key
+  FROM items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
+
+/** Any constant works; it only has to be the same on every node. */
+const MIGRATION_LOCK = 7_164_113_337;
+
+/** SQLSTATEs and errno codes that mean "the database is not there right now", not "the request is wrong". */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/**
+ * Metadata in PostgreSQL, for any number of stateless nodes. Each method is one transaction; races
+ * between nodes are settled by row locks (`FOR UPDATE` on the session or parent folder) and unique
+ * constraints, never by locks of our own. Sweeping uses `FOR UPDATE SKIP LOCKED`, so nodes share it.
+ */
+export class PostgresMetadataStore implements MetadataStore {
+  readonly #pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects and brings the schema up to date (safe when several nodes start at once). */
+  static async open(connectionString: string, options: { maxConnections?: number } = {}): Promise<PostgresMetadataStore> {
+    const pool = new pg.Pool({ connectionString, max: options.maxConnections ?? 20, connectionTimeoutMillis: 5000 });
+    // An idle client's connection dying (the server restarted) must not crash the process.
+    pool.on('error', () => {});
+    const store = new PostgresMetadataStore(pool);
+    await store.#tx(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const applied = new Set((await client.query('SELECT version FROM schema_migrations')).rows.map((row) => Number(row.version)));
+      for (const [index, sql] of POSTGRES_MIGRATIONS.entries()) {
+        if (applied.has(index + 1)) continue;
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [index + 1, Date.now()]);
+      }
+    });
+    return store;
+  }
+
+  async ensureUser(name: string, now: Millis): Promise<UserRecord> {
+    return this.#tx(async (client) => {
+      const inserted = await client.query('INSERT INTO users (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id', [name, now]);
+      if (inserted.rowCount === 1) {
+        const userId = inserted.rows[0].id;
+        const root = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, created_at, modified_at)
+          VALUES ('folder', $1, NULL, 'All Files', '', $2, $2) RETURNING id`, [userId, now]);
+        await client.query('UPDATE users SET root_folder_id = $1 WHERE id = $2', [root.rows[0].id, userId]);
+      }
+      return toUser((await client.query('SELECT * FROM users WHERE name = $1', [name])).rows[0]);
+    });
+  }
+
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    const row = await this.#one('SELECT * FROM users WHERE id = $1', [userId]);
+    return row && toUser(row);
+  }
+
+  async getUserByName(name: string): Promise<UserRecord | undefined> {
+    const row = await this.#one('SELECT * FROM users WHERE name = $1', [name]);
+    return row && toUser(row);
+  }
+
+  async addToken(token: TokenRecord): Promise<void> {
+    await this.#query('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
+      [token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt]);
+  }
+
+  async getToken(tokenId: string): Promise<TokenRecord | undefined> {
+    const row = await this.#one('SELECT * FROM tokens WHERE id = $1', [tokenId]);
+    return row && toToken(row);
+  }
+
+  async listTokens(userId?: string): Promise<TokenRecord[]> {
+    const rows = userId === undefined
+      ? await this.#query('SELECT * FROM tokens ORDER BY created_at, id', [])
+      : await this.#query('SELECT * FROM tokens WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+    return rows.map(toToken);
+  }
+
+  async revokeToken(tokenId: string, now: Millis): Promise<boolean> {
+    const rows = await this.#query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, tokenId]);
+    return rows.length === 1;
+  }
+
+  async getItem(itemId: string): Promise<ItemRecord | undefined> {
+    const row = await this.#one(`${ITEM_SELECT} WHERE items.id = $1`, [itemId]);
+    return row && toItem(row);
+  }
+
+  async findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
+    const row = await this.#one(`${ITEM_SELECT} WHERE items.parent_id = $1 AND items.name_key = $2`, [parentId, nameKey]);
+    return row && toItem(row);
+  }
+
+  async listChildren(parentId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    const [count] = await this.#query('SELECT count(*) AS n FROM items WHERE parent_id = $1', [parentId]);
+    const rows = await this.#query(`${ITEM_SELECT} WHERE items.parent_id = $1
+      ORDER BY items.type DESC, items.name_key COLLATE "C", items.id LIMIT $2 OFFSET $3`, [parentId, limit, offset]);
+    return { total: Number(count!.n), entries: rows.map(toItem) };
+  }
+
+  async ancestors(itemId: string): Promise<FolderRecord[]> {
+    const rows = await this.#query(`WITH RECURSIVE chain(id, depth) AS (
+        SELECT parent_id, 1 FROM items WHERE id = $1
+        UNION ALL
+        SELECT items.parent_id, chain.depth + 1 FROM items JOIN chain ON items.id = chain.id WHERE items.parent_id IS NOT NULL)
+      SELECT items.*, NULL AS blob_key FROM chain JOIN items ON items.id = chain.id ORDER BY chain.depth DESC`, [itemId]);
+    return rows.map((row) => toItem(row) as FolderRecord);
+  }
+
+  async createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
+    return this.#tx(async (client) => {
+      const parent = await lockFolder(client, folder.parentId);
+      if (!parent) return { parentMissing: true };
+      const conflict = await childByName(client, folder.parentId, folder.nameKey);
+      if (conflict) return { conflict };
+      const inserted = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, created_at, modified_at)
+        VALUES ('folder', $1, $2, $3, $4, $5, $5) RETURNING id`, [folder.ownerId, folder.parentId, folder.name, folder.nameKey, folder.now]);
+      return { created: (await itemById(client, inserted.rows[0].id)) as FolderRecord };
+    });
+  }
+
+  async createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
+    return this.#tx((client) => insertFile(client, file));
+  }
+
+  async addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
+    return this.#tx(async (client) => {
+      const current = await lockFile(client, version.fileId);
+      if (!current) return { fileMissing: true };
+      if (version.ifMatch !== undefined && version.ifMatch !== String(current.file.etag)) return { preconditionFailed: current.file };
+      return { created: await insertVersion(client, current.file, current.file.name, current.nameKey, version) };
+    });
+  }
+
+  async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
+    const row = await this.#one('SELECT * FROM file_versions WHERE id = $1 AND file_id = $2', [versionId, fileId]);
+    return row && {
+      id: id(row.id), fileId: id(row.file_id), blobKey: String(row.blob_key), size: Number(row.size),
+      sha1: String(row.sha1), createdAt: Number(row.created_at),
+    };
+  }
+
+  async deleteFile(fileId: string): Promise<boolean> {
+    return this.#tx(async (client) => {
+      const current = await lockFile(client, fileId);
+      if (!current) return false;
+      await client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', blob_key FROM file_versions WHERE file_id = $1`, [fileId]);
+      await client.query('UPDATE items SET version_id = NULL WHERE id = $1', [fileId]);
+      await client.query('DELETE FROM file_versions WHERE file_id = $1', [fileId]);
+      await client.query('DELETE FROM items WHERE id = $1', [fileId]);
+      return true;
+    });
+  }
+
+  async storageUsed(ownerId: string): Promise<number> {
+    return this.#tx((client) => storageUsed(client, ownerId));
+  }
+
+  async createSession(session: UploadSessionRecord, quota: number | null): Promise<{ created: true } | { quotaExceeded: number }> {
+    return this.#tx(async (client) => {
+      if (quota !== null) {
+        // Serialises one user's session creations, so two nodes cannot both squeeze under the quota.
+        await client.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [session.ownerId]);
+        const used = await storageUsed(client, session.ownerId);
+        if (used + session.fileSize > quota) return { quotaExceeded: used };
+      }
+      const row = fromSession(session);
+      const columns = Object.keys(row);
+      await client.query(`INSERT INTO upload_sessions (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+        Object.values(row));
+      return { created: true };
+    });
+  }
+
+  async getSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
+    const row = await this.#one('SELECT * FROM upload_sessions WHERE id = $1', [sessionId]);
+    return row && toSession(row);
+  }
+
+  async recordPart(part: PartRecord): Promise<RecordPartResult> {
+    return this.#tx(async (client) => {
+      const session = (await client.query('SELECT * FROM upload_sessions WHERE id = $1 FOR UPDATE', [part.sessionId])).rows[0];
+      if (!session || session.state !== 'active') return { notActive: session && toSession(session) };
+      const inserted = await client.query(`INSERT INTO parts (session_id, byte_offset, size, sha1, part_id, part_ref, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [part.sessionId, part.offset, part.size, part.sha1, part.partId, part.partRef, part.createdAt]);
+      if (inserted.rowCount === 0) {
+        const existing = await client.query('SELECT * FROM parts WHERE session_id = $1 AND byte_offset = $2', [part.sessionId, part.offset]);
+        return { existing: toPart(existing.rows[0]) };
+      }
+      await client.query('UPDATE upload_sessions SET parts_stored = parts_stored + 1 WHERE id = $1', [part.sessionId]);
+      return { recorded: part };
+    });
+  }
+
+  async getPart(sessionId: string, offset: number): Promise<PartRecord | undefined> {
+    const row = await this.#one('SELECT * FROM parts WHERE session_id = $1 AND byte_offset = $2', [sessionId, offset]);
+    return row && toPart(row);
+  }
+
+  async listParts(sessionId: string, offset: number, limit: number): Promise<Page<PartRecord>> {
+    const [count] = await this.#query('SELECT count(*) AS n FROM parts WHERE session_id = $1', [sessionId]);
+    const rows = await this.#query('SELECT * FROM parts WHERE session_id = $1 ORDER BY byte_offset LIMIT $2 OFFSET $3', [sessionId, limit, offset]);
+    return { total: Number(count!.n), entries: rows.map(toPart) };
+  }
+
+  async startPartWrite(write: PartWrite): Promise<void> {
+    await this.#query('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES ($1, $2, $3, $4)',
+      [write.writeId, write.sessionId, write.offset, write.expiresAt]);
+  }
+
+  async endPartWrite(writeId: string): Promise<void> {
+    await this.#query('DELETE FROM part_writes WHERE write_id = $1', [writeId]);
+  }
+
+  async partWritesInFlight(sessionId: string, now: Millis): Promise<number[]> {
+    const rows = await this.#query('SELECT byte_offset FROM part_writes WHERE session_id = $1 AND expires_at > $2', [sessionId, now]);
+    return rows.map((row) => Number(row.byte_offset));
+  }
+
+  async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
+    const rows = await this.#query(`UPDATE upload_sessions SET blob_key = $1, content_sha1 = $2 WHERE id = $3 AND state = 'active' RETURNING id`,
+      [blobKey, contentSha1, sessionId]);
+    return rows.length === 1;
+  }
+
+  async commitSession(input: CommitInput): Promise<CommitResult> {
+    return this.#tx(async (client): Promise<CommitResult> => {
+      const row = (await client.query('SELECT * FROM upload_sessions WHERE id = $1 FOR UPDATE', [input.sessionId])).rows[0];
+      if (!row) return { notFound: true };
+      const session = toSession(row);
+      if (session.state === 'committed') return { alreadyCommitted: session };
+      if (session.state !== 'active' || session.blobKey === null || session.contentSha1 === null) return { notActive: session };
+      const content = {
+        blobKey: session.blobKey, size: session.fileSize, sha1: session.contentSha1, contentCreatedAt: input.contentCreatedAt,
+        contentModifiedAt: input.contentModifiedAt, description: input.description, now: input.now,
+      };
+      let file: FileRecord;
+      if (session.fileId !== null) {
+        const current = await lockFile(client, session.fileId);
+        if (!current) return { targetMissing: true };
+        if (input.ifMatch !== undefined && input.ifMatch !== String(current.file.etag)) return { preconditionFailed: current.file };
+        if (input.nameKey !== current.nameKey) {
+          await lockFolder(client, current.file.parentId);
+          const conflict = await childByName(client, current.file.parentId, input.nameKey);
+          if (conflict) return { conflict };
+        }
+        file = await insertVersion(client, current.file, session.fileName, input.nameKey, { ...content, fileId: current.file.id });
+      } else {
+        const created = await insertFile(client, {
+          ...content, ownerId: session.ownerId, parentId: session.folderId, name: session.fileName, nameKey: input.nameKey,
+        });
+        if ('conflict' in created) return created;
+        if ('parentMissing' in created) return { targetMissing: true };
+        file = created.created;
+      }
+      await client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [file.id, session.id]);
+      return { committed: file };
+    });
+  }
+
+  async abortSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
+    return this.#tx(async (client) => {
+      const row = (await client.query('SELECT * FROM upload_sessions WHERE id = $1 FOR UPDATE', [sessionId])).rows[0];
+      if (!row) return undefined;
+      const session = toSession(row);
+      if (session.state === 'active') await endSession(client, session, 'aborted');
+      return session;
+    });
+  }
+
+  async expireSessions(now: Millis, limit: number): Promise<number> {
+    return this.#tx(async (client) => {
+      const rows = (await client.query(`SELECT * FROM upload_sessions WHERE state = 'active' AND expires_at <= $1
+        LIMIT $2 FOR UPDATE SKIP LOCKED`, [now, limit])).rows;
+      for (const row of rows) await endSession(client, toSession(row), 'expired');
+      return rows.length;
+    });
+  }
+
+  async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
+    const rows = await this.#query(`UPDATE garbage SET lease_until = $1 WHERE id IN (
+        SELECT id FROM garbage WHERE lease_until <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+      RETURNING id, kind, ref`, [now + leaseMs, now, limit]);
+    return rows.map((row) => ({ id: String(row.id), kind: row.kind as GarbageRecord['kind'], ref: String(row.ref) }))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  async deleteGarbage(garbageId: string): Promise<void> {
+    await this.#query('DELETE FROM garbage WHERE id = $1', [garbageId]);
+  }
+
+  async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
+    await this.#query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, generate()]);
+    return String((await this.#one('SELECT value FROM settings WHERE name = $1', [name]))!.value);
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('SELECT 1', []);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#pool.ended) await this.#pool.end();
+  }
+
+  async #query(sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      return (await this.#pool.query(sql, params)).rows;
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async #one(sql: string, params: unknown[]): Promise<Row | undefined> {
+    return (await this.#query(sql, params))[0];
+  }
+
+  /** Runs `work` in a transaction, again if PostgreSQL chose it as a deadlock or serialization victim. */
+  async #tx<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: Client;
+      try {
+        client = await this.#pool.connect();
+      } catch (error) {
+        throw translate(error);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        const code = (error as { code?: string }).code;
+        if (code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
+        throw translate(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+}
+
+function translate(error: unknown): unknown {
+  const code = (error as { code?: string }).code;
+  const message = (error as Error | undefined)?.message ?? '';
+  if ((code !== undefined && UNAVAILABLE.has(code)) || /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message)) {
+    return new MetadataUnavailableError({ cause: error });
+  }
+  return error;
+}
+
+async function itemById(client: Client, itemId: unknown): Promise<ItemRecord | undefined> {
+  const row = (await client.query(`${ITEM_SELECT} WHERE items.id = $1`, [itemId])).rows[0];
+  return row && toItem(row);
+}
+
+async function childByName(client: Client, parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
+  const row = (await client.query(`${ITEM_SELECT} WHERE items.parent_id = $1 AND items.name_key = $2`, [parentId, nameKey])).rows[0];
+  return row && toItem(row);
+}
+
+/** Locks a folder row: creations of names in one folder happen one at a time, so a name is checked and taken atomically. */
+async function lockFolder(client: Client, folderId: string): Promise<boolean> {
+  const row = (await client.query(`SELECT type FROM items WHERE id = $1 FOR UPDATE`, [folderId])).rows[0];
+  return row?.type === 'folder';
+}
+
+async function lockFile(client: Client, fileId: string): Promise<{ file: FileRecord; nameKey: string } | undefined> {
+  const locked = (await client.query(`SELECT type, name_key FROM items WHERE id = $1 FOR UPDATE`, [fileId])).rows[0];
+  if (locked?.type !== 'file') return undefined;
+  return { file: (await itemById(client, fileId)) as FileRecord, nameKey: String(locked.name_key) };
+}
+
+async function storageUsed(client: Client, ownerId: string): Promise<number> {
+  const files = await client.query(`SELECT coalesce(sum(file_versions.size), 0) AS n FROM file_versions
+    JOIN items ON items.id = file_versions.file_id WHERE items.owner_id = $1`, [ownerId]);
+  const sessions = await client.query(`SELECT coalesce(sum(file_size), 0) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [ownerId]);
+  return Number(files.rows[0].n) + Number(sessions.rows[0].n);
+}
+
+async function insertFile(client: Client, file: NewFile): Promise<CreateItemResult<FileRecord>> {
+  if (!(await lockFolder(client, file.parentId))) return { parentMissing: true };
+  const conflict = await childByName(client, file.parentId, file.nameKey);
+  if (conflict) return { conflict };
+  const inserted = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, description, created_at,
+      modified_at, content_created_at, content_modified_at, size, sha1, etag)
+    VALUES ('file', $1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, 0) RETURNING id`,
+  [file.ownerId, file.parentId, file.name, file.nameKey, file.description ?? '', file.now,
+    file.contentCreatedAt ?? file.now, file.contentModifiedAt ?? file.now, file.size, file.sha1]);
+  const fileId = inserted.rows[0].id;
+  const version = await client.query('INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+    [fileId, file.blobKey, file.size, file.sha1, file.now]);
+  await client.query('UPDATE items SET version_id = $1 WHERE id = $2', [version.rows[0].id, fileId]);
+  return { created: (await itemById(client, fileId)) as FileRecord };
+}
+
+async function insertVersion(client: Client, current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord> {
+  const inserted = await client.query('INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+    [current.id, version.blobKey, version.size, version.sha1, version.now]);
+  await client.query(`UPDATE items SET version_id = $1, size = $2, sha1 = $3, etag = $4, name = $5, name_key = $6, modified_at = $7,
+      content_modified_at = $8, content_created_at = $9, description = $10 WHERE id = $11`,
+  [inserted.rows[0].id, version.size, version.sha1, current.etag + 1, name, nameKey, version.now,
+    version.contentModifiedAt ?? version.now, version.contentCreatedAt ?? current.contentCreatedAt,
+    version.description ?? current.description, current.id]);
+  return (await itemById(client, current.id)) as FileRecord;
+}
+
+async function endSession(client: Client, session: UploadSessionRecord, state: 'aborted' | 'expired'): Promise<void> {
+  await client.query('UPDATE upload_sessions SET state = $1 WHERE id = $2', [state, session.id]);
+  await client.query('DELETE FROM parts WHERE session_id = $1', [session.id]);
+  // Discarding the upload also discards any blob completed from it (BlobStore.abortUpload).
+  await client.query(`INSERT INTO garbage (kind, ref) VALUES ('upload', $1)`, [session.uploadRef]);
+}
