@@ -10,6 +10,7 @@ export class PartMeter {
   readonly #tooLong: BoxErrorCode;
   readonly #hash: Hash = createHash('sha1');
   #received = 0;
+  #ended = false;
 
   constructor(limit: number, tooLong: BoxErrorCode = 'requested_range_not_satisfiable') {
     this.#limit = limit;
@@ -18,6 +19,11 @@ export class PartMeter {
 
   get received(): number {
     return this.#received;
+  }
+
+  /** Whether the body was read to its end (rather than failing or being cut off). */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   async *pass(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -29,6 +35,7 @@ export class PartMeter {
       this.#hash.update(chunk);
       yield chunk;
     }
+    this.#ended = true;
   }
 
   /** The SHA-1 (hex) of what passed; call once, after the stream ended. */

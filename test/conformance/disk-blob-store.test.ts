@@ -32,6 +32,19 @@ describe('DiskBlobStore on the local disk', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('keeps every attempt at a part apart: completing with either of two concurrent attempts gives that attempt\'s bytes', async () => {
+    const size = PART + 4321;
+    for (const winner of [0, 1]) {
+      const attempts = [randomBytes(size), randomBytes(size)];
+      const uploadRef = await store.createUpload();
+      const refs = await Promise.all(attempts.map((bytes) =>
+        store.writePart(uploadRef, { partNumber: 1, size, attemptId: newAttemptId() }, chunks(bytes))));
+      expect(refs[0]).not.toBe(refs[1]);
+      const blobKey = await store.completeUpload(uploadRef, [{ partNumber: 1, partRef: refs[winner]!, size }]);
+      expect(sha1(await readAll(store, blobKey))).toBe(sha1(attempts[winner]!));
+    }
+  });
+
   it('a written part is on disk with its full size as soon as writePart resolves', async () => {
     const data = randomBytes(PART + LAST);
     const uploadRef = await store.createUpload();
