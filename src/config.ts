@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { S3_MIN_PART_SIZE, type S3Settings } from './blobs/s3-store.js';
 
 /**
  * Every setting, once: its environment variable, its `--flag` twin, its default and what it means.
@@ -30,6 +31,13 @@ export const SETTINGS = [
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
   { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
   { key: 'jsonBodyLimit', env: 'PARTWAY_JSON_BODY_LIMIT', flag: '--json-body-limit', default: String(2 * MiB), description: 'Largest JSON request body in bytes' },
+  { key: 'databaseUrl', env: 'PARTWAY_DATABASE_URL', flag: '--database-url', default: undefined, description: 'postgres://... to keep metadata in PostgreSQL (for several nodes); default: SQLite in the data directory' },
+  { key: 's3Endpoint', env: 'PARTWAY_S3_ENDPOINT', flag: '--s3-endpoint', default: undefined, description: 'S3-compatible endpoint URL; with a bucket, bytes go to S3 instead of the data directory' },
+  { key: 's3Bucket', env: 'PARTWAY_S3_BUCKET', flag: '--s3-bucket', default: undefined, description: 'S3 bucket for the bytes' },
+  { key: 's3Region', env: 'PARTWAY_S3_REGION', flag: '--s3-region', default: 'us-east-1', description: 'S3 region' },
+  { key: 's3AccessKeyId', env: 'PARTWAY_S3_ACCESS_KEY_ID', flag: '--s3-access-key-id', default: undefined, description: 'S3 access key id (default: the AWS SDK\'s credential chain)' },
+  { key: 's3SecretAccessKey', env: 'PARTWAY_S3_SECRET_ACCESS_KEY', flag: '--s3-secret-access-key', default: undefined, description: 'S3 secret access key' },
+  { key: 's3ForcePathStyle', env: 'PARTWAY_S3_FORCE_PATH_STYLE', flag: '--s3-force-path-style', default: 'true', description: 'Address buckets by path (true for most self-hosted S3 servers)' },
   { key: 'logLevel', env: 'PARTWAY_LOG_LEVEL', flag: '--log-level', default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent' },
 ] as const satisfies readonly Setting[];
 
@@ -51,6 +59,10 @@ export interface PartwayConfig {
   sweepIntervalMs: number;
   requestTimeoutMs: number;
   jsonBodyLimit: number;
+  /** PostgreSQL connection string; SQLite in the data directory when unset. */
+  databaseUrl: string | undefined;
+  /** S3 settings; the local disk in the data directory when unset. */
+  s3: S3Settings | undefined;
   logLevel: string;
 }
 
@@ -74,12 +86,27 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
   if (publicUrl !== undefined && !/^https?:\/\/[^/]+/.test(publicUrl)) {
     throw new TypeError(`PARTWAY_PUBLIC_URL (--public-url) must be an http(s) URL, not ${JSON.stringify(publicUrl)}`);
   }
+  const databaseUrl = raw('databaseUrl');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new TypeError('PARTWAY_DATABASE_URL (--database-url) must be a postgres:// URL');
+  }
+  const s3Bucket = raw('s3Bucket');
+  const s3 = s3Bucket === undefined ? undefined : {
+    endpoint: raw('s3Endpoint'), bucket: s3Bucket, region: raw('s3Region') ?? 'us-east-1',
+    accessKeyId: raw('s3AccessKeyId'), secretAccessKey: raw('s3SecretAccessKey'),
+    forcePathStyle: (raw('s3ForcePathStyle') ?? 'true') !== 'false',
+  };
+  if (s3 === undefined && raw('s3Endpoint') !== undefined) throw new TypeError('PARTWAY_S3_ENDPOINT needs PARTWAY_S3_BUCKET too');
+  const partSize = integer('partSize', 1);
+  if (s3 !== undefined && partSize < S3_MIN_PART_SIZE) {
+    throw new TypeError(`PARTWAY_PART_SIZE must be at least ${S3_MIN_PART_SIZE} bytes with S3, which refuses smaller parts`);
+  }
   return {
     port: integer('port', 0),
     host: raw('host') ?? '127.0.0.1',
     dataDir: resolve(raw('dataDir') ?? './data'),
     publicUrl,
-    partSize: integer('partSize', 1),
+    partSize,
     maxParts: integer('maxParts', 1),
     minChunkedSize: integer('minChunkedSize', 1),
     maxFileSize: integer('maxFileSize', 1),
@@ -90,6 +117,8 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
     requestTimeoutMs: integer('requestTimeout', 0) * 1000,
     jsonBodyLimit: integer('jsonBodyLimit', 1024),
+    databaseUrl,
+    s3,
     logLevel: raw('logLevel') ?? 'info',
   };
 }

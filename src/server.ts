@@ -7,6 +7,7 @@ import { Janitor } from './core/janitor.js';
 import { Tokens } from './core/tokens.js';
 import { UploadSessions } from './core/upload-sessions.js';
 import { buildApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
 import { openStores, type Stores } from './stores.js';
 
 export interface Partway {
@@ -22,7 +23,7 @@ export interface Partway {
 
 /** Wires the stores, the core and the HTTP layer together for one server process. */
 export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel })): Promise<Partway> {
-  const stores = await openStores(config.dataDir);
+  const stores = await openStores(config);
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: 10 * 60_000, batchSize: 100,
@@ -44,8 +45,10 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   });
   const tokens = new Tokens(metadata);
   const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs);
+  const metrics = new Metrics(() => metadata.countOpenSessions(Date.now()));
+  const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const app = buildApp(
-    { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl },
+    { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     { logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000 },
   );
 
@@ -59,7 +62,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     async close() {
       await app.close();
       await janitor.stop();
-      await metadata.close();
+      await stores.close();
     },
   };
 }

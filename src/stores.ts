@@ -1,24 +1,45 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskBlobStore } from './blobs/disk-store.js';
+import { S3BlobStore } from './blobs/s3-store.js';
 import type { BlobStore } from './blobs/store.js';
+import type { PartwayConfig } from './config.js';
+import { PostgresMetadataStore } from './metadata/postgres/postgres-store.js';
 import { SqliteMetadataStore } from './metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from './metadata/store.js';
 
 export interface Stores {
   metadata: MetadataStore;
   blobs: BlobStore;
+  /** Whether several nodes may share these stores (PostgreSQL and S3) or only this process. */
+  shared: boolean;
+  close(): Promise<void>;
 }
 
-/** Opens the metadata store in the data directory (SQLite). `owner`: the caller is the server. */
-export async function openMetadata(dataDir: string, options: { owner?: boolean } = {}): Promise<MetadataStore> {
-  await mkdir(dataDir, { recursive: true });
-  return new SqliteMetadataStore(join(dataDir, 'partway.db'), options);
+type StoreSettings = Pick<PartwayConfig, 'dataDir' | 'databaseUrl' | 's3'>;
+
+/**
+ * Opens the metadata store: PostgreSQL when a database URL is set, else SQLite in the data directory.
+ * `owner`: the caller is the server process (for SQLite, the only one that owns the file).
+ */
+export async function openMetadata(settings: StoreSettings, options: { owner?: boolean } = {}): Promise<MetadataStore> {
+  if (settings.databaseUrl !== undefined) return PostgresMetadataStore.open(settings.databaseUrl);
+  await mkdir(settings.dataDir, { recursive: true });
+  return new SqliteMetadataStore(join(settings.dataDir, 'partway.db'), options);
 }
 
-/** The stores the server runs on: SQLite and the local disk, under one data directory. */
-export async function openStores(dataDir: string): Promise<Stores> {
-  const metadata = await openMetadata(dataDir, { owner: true });
-  const blobs = await new DiskBlobStore(join(dataDir, 'blobs')).init();
-  return { metadata, blobs };
+/** The stores a server runs on: SQLite and the local disk by default, PostgreSQL and S3 when configured. */
+export async function openStores(settings: StoreSettings): Promise<Stores> {
+  const metadata = await openMetadata(settings, { owner: true });
+  const s3 = settings.s3 === undefined ? undefined : new S3BlobStore(settings.s3);
+  const blobs = s3 ?? await new DiskBlobStore(join(settings.dataDir, 'blobs')).init();
+  return {
+    metadata,
+    blobs,
+    shared: settings.databaseUrl !== undefined && s3 !== undefined,
+    async close() {
+      await metadata.close();
+      s3?.close();
+    },
+  };
 }

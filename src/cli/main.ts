@@ -38,10 +38,11 @@ serve.action(async (flags: Partial<Record<SettingKey, string>>) => {
 });
 
 const dataDirOption = () => new Option('--data-dir <data_dir>', 'data directory [env PARTWAY_DATA_DIR] (default: ./data)');
+const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL metadata store [env PARTWAY_DATABASE_URL]');
 
-async function withTokens<T>(flags: { dataDir?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
-  const config = loadConfig({ dataDir: flags.dataDir });
-  const metadata = await openMetadata(config.dataDir);
+async function withTokens<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
+  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+  const metadata = await openMetadata(config);
   try {
     return await work(new Tokens(metadata));
   } finally {
@@ -53,14 +54,16 @@ const token = program.command('token').description('manage bearer tokens');
 token.command('create').description('create a token (and the user, if new); prints the token alone on stdout')
   .requiredOption('--user <name>', 'user name')
   .addOption(dataDirOption())
-  .action(async (flags: { user: string; dataDir?: string }) => {
+  .addOption(databaseOption())
+  .action(async (flags: { user: string; dataDir?: string; databaseUrl?: string }) => {
     const created = await withTokens(flags, (tokens) => tokens.create(flags.user));
     process.stdout.write(`${created.token}\n`);
   });
 token.command('list').description('list tokens (ids only: secrets are not stored)')
   .option('--user <name>', 'only this user\'s tokens')
   .addOption(dataDirOption())
-  .action(async (flags: { user?: string; dataDir?: string }) => {
+  .addOption(databaseOption())
+  .action(async (flags: { user?: string; dataDir?: string; databaseUrl?: string }) => {
     const list = await withTokens(flags, (tokens) => tokens.list(flags.user));
     for (const entry of list) {
       const state = entry.revokedAt === null ? 'active' : `revoked ${boxDate(entry.revokedAt)}`;
@@ -70,7 +73,8 @@ token.command('list').description('list tokens (ids only: secrets are not stored
 token.command('revoke').description('revoke a token by its id (or the whole token)')
   .argument('<id>', 'token id as `token list` shows it')
   .addOption(dataDirOption())
-  .action(async (id: string, flags: { dataDir?: string }) => {
+  .addOption(databaseOption())
+  .action(async (id: string, flags: { dataDir?: string; databaseUrl?: string }) => {
     if (!(await withTokens(flags, (tokens) => tokens.revoke(id)))) {
       process.stderr.write(`No active token ${id}\n`);
       process.exitCode = 1;

@@ -8,6 +8,7 @@ import { handleError, sendBoxError } from './errors.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
+import { healthRoutes } from './routes/health.js';
 import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
 
@@ -64,6 +65,8 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     }
   });
 
+  app.decorate('metrics', context.metrics);
+  context.metrics.instrument(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendBoxError(reply, new BoxError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
@@ -77,5 +80,6 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.register(api, { prefix: '/2.0' });
   app.register(api, { prefix: '/api/2.0' });
   app.register(async (scope) => downloadRoutes(scope, context));
+  app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
   return app;
 }

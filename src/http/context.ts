@@ -4,6 +4,8 @@ import type { Folders } from '../core/folders.js';
 import type { Tokens } from '../core/tokens.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
 import type { UserRecord } from '../metadata/store.js';
+import type { Metrics } from './metrics.js';
+import type { HealthChecks } from './routes/health.js';
 
 /** What the routes reach: the core's services and the few settings that shape responses. */
 export interface ApiContext {
@@ -14,6 +16,8 @@ export interface ApiContext {
   maxFileSize: number;
   /** The base URL clients see (no trailing slash); derived from each request's Host when unset. */
   publicUrl: string | undefined;
+  health: HealthChecks;
+  metrics: Metrics;
 }
 
 declare module 'fastify' {

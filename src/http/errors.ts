@@ -1,6 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { MetadataUnavailableError } from '../metadata/errors.js';
 import { BOX_ERRORS, BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
+import type { Metrics } from './metrics.js';
 import { presentItemMini } from './present.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics?: Metrics;
+  }
+}
 
 const HELP_URL = 'https://developer.box.com/guides/api-calls/permissions-and-errors/common-errors/';
 
@@ -19,6 +27,7 @@ export function errorBody(error: BoxError, requestId: string) {
 }
 
 export function sendBoxError(reply: FastifyReply, error: BoxError): FastifyReply {
+  reply.server.metrics?.errors.inc({ code: error.code });
   if (error.retryAfterSeconds !== undefined) setRetryAfter(reply, error.retryAfterSeconds);
   // An error answered before a body was read: close the connection rather than read the rest.
   const { headers, raw } = reply.request;
@@ -39,6 +48,10 @@ export function setRetryAfter(reply: FastifyReply, seconds: number): void {
 /** Maps any error that reaches Fastify to a Box error; only the unexpected ones are 500s and logged as errors. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof BoxError) return sendBoxError(reply, error);
+  if (error instanceof MetadataUnavailableError) {
+    request.log.warn({ err: error }, 'metadata database unavailable');
+    return sendBoxError(reply, new BoxError('unavailable', 'The metadata database is unavailable; try again shortly', { retryAfterSeconds: 5 }));
+  }
   const fastifyCode = (error as FastifyError).code;
   const mapped = FASTIFY_ERRORS[fastifyCode ?? ''];
   if (mapped) return sendBoxError(reply, new BoxError(mapped, error.message));

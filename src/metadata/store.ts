@@ -229,6 +229,8 @@ export interface MetadataStore {
   commitSession(input: CommitInput): Promise<CommitResult>;
   /** Marks an active session aborted and queues its bytes as garbage; returns the session as it was. */
   abortSession(id: string): Promise<UploadSessionRecord | undefined>;
+  /** Active sessions not yet past their expiry, across all users (for metrics). */
+  countOpenSessions(now: Millis): Promise<number>;
   /** Marks active sessions past their expiry as expired and queues their bytes; returns how many. */
   expireSessions(now: Millis, limit: number): Promise<number>;
 

@@ -912,6 +912,20 @@ export function describeMetadataStore(
         expect(await garbageDue(T0)).toEqual([]);
       });
 
+      it('countOpenSessions counts active sessions not yet past their expiry, of every user', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const bob = await store.ensureUser('bob', T0);
+        const now = T0 + 10 * HOUR;
+        await openSession(alice, { expiresAt: now + HOUR });
+        await openSession(bob, { expiresAt: now + HOUR });
+        await openSession(alice, { expiresAt: now - 1 });
+        const aborted = await openSession(alice, { expiresAt: now + HOUR });
+        await store.abortSession(aborted.id);
+        const committed = await joinedSession(bob, { expiresAt: now + HOUR, fileName: 'counted.bin' });
+        outcome(await commit(committed.id, 'counted.bin'), 'committed');
+        expect(await store.countOpenSessions(now)).toBe(2);
+      });
+
       it('expireSessions expires only active sessions past their expiry and queues their uploads', async () => {
         const alice = await store.ensureUser('alice', T0);
         const now = T0 + 10 * HOUR;

@@ -44,6 +44,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
         contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
       }, stream);
     });
+    context.metrics.bytesReceived.inc(file.size);
     return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });
   });
 

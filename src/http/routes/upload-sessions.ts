@@ -42,6 +42,7 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
       digest: singleHeader(request.headers.digest, 'Digest'),
       contentLength: contentLength(request.headers['content-length']),
     }, request.raw);
+    context.metrics.bytesReceived.inc(part.size);
     return { part: presentPart(part) };
   });
 

@@ -284,6 +284,11 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async countOpenSessions(now: Millis): Promise<number> {
+    const [row] = await this.#query(`SELECT count(*) AS n FROM upload_sessions WHERE state = 'active' AND expires_at > $1`, [now]);
+    return Number(row!.n);
+  }
+
   async expireSessions(now: Millis, limit: number): Promise<number> {
     return this.#tx(async (client) => {
       const rows = (await client.query(`SELECT * FROM upload_sessions WHERE state = 'active' AND expires_at <= $1

@@ -257,6 +257,10 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate();
   }
 
+  async countOpenSessions(now: Millis): Promise<number> {
+    return (this.#sql.openSessions.get(now) as { n: number }).n;
+  }
+
   async expireSessions(now: Millis, limit: number): Promise<number> {
     return this.#db.transaction(() => {
       const rows = this.#sql.expiredSessions.all(now, limit) as Row[];
@@ -402,6 +406,7 @@ function prepare(db: Database.Database) {
     setState: s('UPDATE upload_sessions SET state = ? WHERE id = ?'),
     setContent: s(`UPDATE upload_sessions SET blob_key = ?, content_sha1 = ? WHERE id = ? AND state = 'active'`),
     markCommitted: s(`UPDATE upload_sessions SET state = 'committed', committed_file_id = ? WHERE id = ?`),
+    openSessions: s(`SELECT count(*) AS n FROM upload_sessions WHERE state = 'active' AND expires_at > ?`),
     expiredSessions: s(`SELECT * FROM upload_sessions WHERE state = 'active' AND expires_at <= ? LIMIT ?`),
     partAt: s('SELECT * FROM parts WHERE session_id = ? AND byte_offset = ?'),
     insertPart: s(`INSERT INTO parts (session_id, byte_offset, size, sha1, part_id, part_ref, created_at)
