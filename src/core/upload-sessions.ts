@@ -133,14 +133,21 @@ export class UploadSessions {
     if (session.state === 'committed') return { file: await this.#replayCommit(session, digestSha1) };
 
     const stored = (await this.#metadata.listParts(session.id, 0, session.totalParts)).entries;
-    const check = checkCommitParts(session, request.parts, stored);
-    if ('missingOffsets' in check) {
-      const inFlight = new Set(await this.#metadata.partWritesInFlight(session.id, this.#now()));
-      if (check.missingOffsets.every((offset) => inFlight.has(offset))) {
-        return { retryAfterSeconds: this.#limits.commitRetryAfterSeconds };
+    try {
+      const check = checkCommitParts(session, request.parts, stored);
+      if ('missingOffsets' in check) {
+        const inFlight = new Set(await this.#metadata.partWritesInFlight(session.id, this.#now()));
+        if (check.missingOffsets.every((offset) => inFlight.has(offset))) {
+          return { retryAfterSeconds: this.#limits.commitRetryAfterSeconds };
+        }
+        throw new BoxError('parts_mismatch',
+          `The parts at offsets ${check.missingOffsets.join(', ')} were listed but not uploaded`);
       }
-      throw new BoxError('parts_mismatch',
-        `The parts at offsets ${check.missingOffsets.join(', ')} were listed but not uploaded`);
+    } catch (error) {
+      // An abort racing this commit takes the parts away: answer as for the abort, not as for the list.
+      const now = await this.#metadata.getSession(session.id);
+      if (now?.state !== 'active') throw now?.state === 'committed' ? error : this.#stateError(now);
+      throw error;
     }
 
     if (session.contentSha1 === null) session = await this.#joinParts(session, stored);
