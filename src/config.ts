@@ -31,6 +31,7 @@ export const SETTINGS = [
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
   { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
   { key: 'jsonBodyLimit', env: 'PARTWAY_JSON_BODY_LIMIT', flag: '--json-body-limit', default: String(2 * MiB), description: 'Largest JSON request body in bytes' },
+  { key: 'corsOrigins', env: 'PARTWAY_CORS_ORIGINS', flag: '--cors-origins', default: undefined, description: 'Comma-separated origins of browser apps allowed to call the API (CORS), or * for any' },
   { key: 'databaseUrl', env: 'PARTWAY_DATABASE_URL', flag: '--database-url', default: undefined, description: 'postgres://... to keep metadata in PostgreSQL (for several nodes); default: SQLite in the data directory' },
   { key: 's3Endpoint', env: 'PARTWAY_S3_ENDPOINT', flag: '--s3-endpoint', default: undefined, description: 'S3-compatible endpoint URL; with a bucket, bytes go to S3 instead of the data directory' },
   { key: 's3Bucket', env: 'PARTWAY_S3_BUCKET', flag: '--s3-bucket', default: undefined, description: 'S3 bucket for the bytes' },
@@ -59,6 +60,8 @@ export interface PartwayConfig {
   sweepIntervalMs: number;
   requestTimeoutMs: number;
   jsonBodyLimit: number;
+  /** Origins allowed by CORS: a list, or '*' for any; none when empty. */
+  corsOrigins: string[] | '*';
   /** PostgreSQL connection string; SQLite in the data directory when unset. */
   databaseUrl: string | undefined;
   /** S3 settings; the local disk in the data directory when unset. */
@@ -117,8 +120,19 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
     requestTimeoutMs: integer('requestTimeout', 0) * 1000,
     jsonBodyLimit: integer('jsonBodyLimit', 1024),
+    corsOrigins: parseOrigins(raw('corsOrigins')),
     databaseUrl,
     s3,
     logLevel: raw('logLevel') ?? 'info',
   };
+}
+
+function parseOrigins(text: string | undefined): string[] | '*' {
+  if (text === undefined) return [];
+  if (text.trim() === '*') return '*';
+  const origins = text.split(',').map((origin) => origin.trim().replace(/\/+$/, '')).filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) throw new TypeError(`PARTWAY_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin such as https://app.example.com`);
+  }
+  return origins;
 }

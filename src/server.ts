@@ -8,6 +8,7 @@ import { Tokens } from './core/tokens.js';
 import { UploadSessions } from './core/upload-sessions.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { serveWebUploader } from './http/web.js';
 import { openStores, type Stores } from './stores.js';
 
 export interface Partway {
@@ -49,7 +50,10 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const app = buildApp(
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
-    { logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000 },
+    {
+      logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000,
+      corsOrigins: config.corsOrigins, web: serveWebUploader,
+    },
   );
 
   return {

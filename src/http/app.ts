@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
@@ -13,6 +14,10 @@ import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppOptions {
+  /** Origins allowed to call the API from a browser (CORS). */
+  corsOrigins: string[] | '*';
+  /** Registers the web uploader's static files, if this build has them. */
+  web?: (app: FastifyInstance) => void;
   logger: Logger | false;
   /** Largest JSON body accepted (commit bodies list up to 10,000 parts, about 1 MB). */
   jsonBodyLimit: number;
@@ -70,6 +75,16 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendBoxError(reply, new BoxError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
+  // Before the API, so that a browser's preflight is answered before any token is asked for.
+  if (options.corsOrigins === '*' || options.corsOrigins.length > 0) {
+    app.register(cors, {
+      origin: options.corsOrigins === '*' ? true : options.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'content-range', 'digest', 'if-match', 'content-md5', 'x-box-ua', 'box-notifications', 'as-user'],
+      exposedHeaders: ['box-request-id', 'retry-after', 'etag', 'content-range', 'location'],
+      maxAge: 600,
+    });
+  }
   const api = async (scope: FastifyInstance) => {
     requireBearerToken(scope, context);
     uploadSessionRoutes(scope, context);
@@ -81,5 +96,6 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.register(api, { prefix: '/api/2.0' });
   app.register(async (scope) => downloadRoutes(scope, context));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
+  options.web?.(app);
   return app;
 }
