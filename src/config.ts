@@ -25,6 +25,8 @@ export const SETTINGS = [
   { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: '20000000', description: 'Smallest file size in bytes for a chunked upload session' },
   { key: 'maxFileSize', env: 'PARTWAY_MAX_FILE_SIZE', flag: '--max-file-size', default: String(5 * 1024 * 1024 * MiB), description: 'Largest file size in bytes' },
   { key: 'storageQuota', env: 'PARTWAY_STORAGE_QUOTA', flag: '--storage-quota', default: undefined, description: 'Bytes each user may store, sessions in progress included; default: no limit' },
+  { key: 'maxOpenSessions', env: 'PARTWAY_MAX_OPEN_SESSIONS', flag: '--max-open-sessions', default: '1000', description: 'Upload sessions one user may have open at once; 0 for no limit' },
+  { key: 'rateLimit', env: 'PARTWAY_RATE_LIMIT', flag: '--rate-limit', default: '0', description: 'Requests per token (or address, without one) per minute on each node; 0 for no limit' },
   { key: 'sessionTtl', env: 'PARTWAY_SESSION_TTL', flag: '--session-ttl', default: String(7 * 24 * 3600), description: 'Seconds an upload session lives before it expires' },
   { key: 'commitRetryAfter', env: 'PARTWAY_COMMIT_RETRY_AFTER', flag: '--commit-retry-after', default: '1', description: 'Retry-After seconds of a 202 from a commit that waits for parts in flight' },
   { key: 'downloadLinkTtl', env: 'PARTWAY_DOWNLOAD_LINK_TTL', flag: '--download-link-ttl', default: '900', description: 'Seconds a signed download link stays valid' },
@@ -54,6 +56,10 @@ export interface PartwayConfig {
   minChunkedSize: number;
   maxFileSize: number;
   storageQuota: number | null;
+  /** Open upload sessions per user; null for no limit. */
+  maxOpenSessions: number | null;
+  /** Requests per token per minute on each node; 0 for no limit. */
+  rateLimitPerMinute: number;
   sessionTtlMs: number;
   commitRetryAfterSeconds: number;
   downloadLinkTtlMs: number;
@@ -114,6 +120,8 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     minChunkedSize: integer('minChunkedSize', 1),
     maxFileSize: integer('maxFileSize', 1),
     storageQuota: raw('storageQuota') === undefined ? null : integer('storageQuota', 0),
+    maxOpenSessions: integer('maxOpenSessions', 0) || null,
+    rateLimitPerMinute: integer('rateLimit', 0),
     sessionTtlMs: integer('sessionTtl', 1) * 1000,
     commitRetryAfterSeconds: integer('commitRetryAfter', 0),
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,

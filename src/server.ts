@@ -40,6 +40,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
       maxFileSize: config.maxFileSize,
       sessionLifetimeMs: config.sessionTtlMs,
       storageQuota: config.storageQuota,
+      maxOpenSessions: config.maxOpenSessions,
       partWriteLeaseMs: Math.max(config.requestTimeoutMs, 60_000) + 60_000,
       commitRetryAfterSeconds: config.commitRetryAfterSeconds,
     },
@@ -52,7 +53,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     {
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000,
-      corsOrigins: config.corsOrigins, web: serveWebUploader,
+      corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
     },
   );
 

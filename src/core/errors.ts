@@ -32,6 +32,8 @@ export const BOX_ERRORS = {
   storage_limit_exceeded: { status: 403, message: 'Account storage limit reached' },
   file_size_limit_exceeded: { status: 403, message: 'The file is larger than the maximum file size allowed' },
   access_denied_insufficient_permissions: { status: 403, message: 'Access denied - insufficient permission' },
+  // Not a documented Box code: Box publishes no limit on open sessions. Named in Box's style.
+  upload_session_limit_exceeded: { status: 403, message: 'Too many upload sessions are open' },
   not_found: { status: 404, message: 'Not Found' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },
   // 409, 410, 412, 413

@@ -17,6 +17,8 @@ export interface UploadLimits {
   sessionLifetimeMs: number;
   /** Bytes a user may hold, counting sessions in progress; null for no limit. */
   storageQuota: number | null;
+  /** Upload sessions a user may have open at once; null for no limit. */
+  maxOpenSessions: number | null;
   /** How long a part write counts as in flight if its node dies without ending it. */
   partWriteLeaseMs: number;
   /** What a commit that must wait for parts still being written tells the client to wait. */
@@ -193,11 +195,16 @@ export class UploadSessions {
       createdAt: now, expiresAt: now + this.#limits.sessionLifetimeMs, blobKey: null, contentSha1: null,
       committedFileId: null, partsStored: 0,
     };
-    const created = await this.#metadata.createSession(session, this.#limits.storageQuota);
+    const created = await this.#metadata.createSession(session, { quota: this.#limits.storageQuota, maxOpenSessions: this.#limits.maxOpenSessions });
     if ('quotaExceeded' in created) {
       await this.#blobs.abortUpload(session.uploadRef);
       throw new BoxError('storage_limit_exceeded',
         `Account storage limit reached: ${created.quotaExceeded} of ${this.#limits.storageQuota} bytes used`);
+    }
+    if ('tooManySessions' in created) {
+      await this.#blobs.abortUpload(session.uploadRef);
+      throw new BoxError('upload_session_limit_exceeded',
+        `${created.tooManySessions} upload sessions are open; commit or abort one first (the limit is ${this.#limits.maxOpenSessions})`);
     }
     return session;
   }

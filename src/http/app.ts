@@ -6,6 +6,7 @@ import { BoxError } from '../core/errors.js';
 import { requireBearerToken } from './auth.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
+import { limitRequestRate } from './rate-limit.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
@@ -14,6 +15,8 @@ import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppOptions {
+  /** Requests per token per minute on this node; 0 for no limit. */
+  rateLimitPerMinute: number;
   /** Origins allowed to call the API from a browser (CORS). */
   corsOrigins: string[] | '*';
   /** Registers the web uploader's static files, if this build has them. */
@@ -86,6 +89,7 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     });
   }
   const api = async (scope: FastifyInstance) => {
+    if (options.rateLimitPerMinute > 0) await limitRequestRate(scope, options.rateLimitPerMinute);
     requireBearerToken(scope, context);
     uploadSessionRoutes(scope, context);
     fileRoutes(scope, context);

@@ -167,6 +167,13 @@ export type RecordPartResult =
   | { existing: PartRecord }
   | { notActive: UploadSessionRecord | undefined };
 
+export interface SessionLimits {
+  quota: number | null;
+  maxOpenSessions: number | null;
+}
+
+export type CreateSessionResult = { created: true } | { quotaExceeded: number } | { tooManySessions: number };
+
 export interface PartWrite {
   writeId: string;
   sessionId: string;
@@ -212,8 +219,11 @@ export interface MetadataStore {
   /** Bytes held by a user's file versions plus the declared sizes of its active sessions. */
   storageUsed(ownerId: string): Promise<number>;
 
-  /** Inserts the session unless the owner's storage use plus its size would pass `quota`. */
-  createSession(session: UploadSessionRecord, quota: number | null): Promise<{ created: true } | { quotaExceeded: number }>;
+  /**
+   * Inserts the session unless the owner's storage use plus its size would pass `limits.quota`, or
+   * the owner already has `limits.maxOpenSessions` active sessions (null: no limit).
+   */
+  createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult>;
   getSession(id: string): Promise<UploadSessionRecord | undefined>;
   /** Records a part if the session is active and its offset is free; the first writer of an offset wins. */
   recordPart(part: PartRecord): Promise<RecordPartResult>;

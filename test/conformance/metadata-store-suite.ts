@@ -12,6 +12,9 @@ import type {
  * The suite talks to the store only through the interface, so a PostgreSQL (or any other) store runs
  * it unchanged.
  */
+/** No quota and no cap on open sessions. */
+export const NO_LIMITS = { quota: null, maxOpenSessions: null };
+
 export function describeMetadataStore(
   name: string,
   open: () => Promise<{ store: MetadataStore; cleanup(): Promise<void> }>,
@@ -67,7 +70,7 @@ export function describeMetadataStore(
 
     async function openSession(owner: UserRecord, overrides: Partial<UploadSessionRecord> = {}): Promise<UploadSessionRecord> {
       const session = sessionFor(owner, overrides);
-      expect(await store.createSession(session, null)).toEqual({ created: true });
+      expect(await store.createSession(session, NO_LIMITS)).toEqual({ created: true });
       return session;
     }
 
@@ -549,29 +552,46 @@ export function describeMetadataStore(
         const used = 31_000_000;
 
         const tooBig = sessionFor(alice, { fileSize: 20_000_001 });
-        expect(await store.createSession(tooBig, 51_000_000)).toEqual({ quotaExceeded: used });
+        expect(await store.createSession(tooBig, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ quotaExceeded: used });
         expect(await store.getSession(tooBig.id)).toBeUndefined();
         expect(await store.storageUsed(alice.id)).toBe(used);
 
         const fits = sessionFor(alice, { fileSize: 20_000_000 });
-        expect(await store.createSession(fits, 51_000_000)).toEqual({ created: true });
+        expect(await store.createSession(fits, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ created: true });
         expect(await store.getSession(fits.id)).toEqual(fits);
         expect(await store.storageUsed(alice.id)).toBe(51_000_000);
 
         const unlimited = sessionFor(alice, { fileSize: 900_000_000 });
-        expect(await store.createSession(unlimited, null)).toEqual({ created: true });
+        expect(await store.createSession(unlimited, NO_LIMITS)).toEqual({ created: true });
       });
 
       it('the quota of one user is not used up by another user\'s files', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);
         await fileIn(bob, bob.rootFolderId, 'huge', { size: 90_000_000 });
-        expect(await store.createSession(sessionFor(alice, { fileSize: 50_000_000 }), 50_000_000)).toEqual({ created: true });
+        expect(await store.createSession(sessionFor(alice, { fileSize: 50_000_000 }), { quota: 50_000_000, maxOpenSessions: null })).toEqual({ created: true });
+      });
+
+      it('createSession is refused when the user already has the most open sessions allowed, counting only active ones', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const bob = await store.ensureUser('bob', T0);
+        const limits = { quota: null, maxOpenSessions: 2 };
+        expect(await store.createSession(sessionFor(alice), limits)).toEqual({ created: true });
+        const second = sessionFor(alice);
+        expect(await store.createSession(second, limits)).toEqual({ created: true });
+        const third = sessionFor(alice);
+        expect(await store.createSession(third, limits)).toEqual({ tooManySessions: 2 });
+        expect(await store.getSession(third.id)).toBeUndefined();
+        expect(await store.createSession(sessionFor(bob), limits)).toEqual({ created: true });
+        await store.abortSession(second.id);
+        expect(await store.createSession(third, limits)).toEqual({ created: true });
+        const racing = await Promise.all([0, 1, 2].map(() => store.createSession(sessionFor(bob), limits)));
+        expect(racing.filter((result) => 'created' in result)).toHaveLength(1);
       });
 
       it('concurrent sessions cannot together pass the quota', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const results = await Promise.all([0, 1, 2].map(() => store.createSession(sessionFor(alice, { fileSize: 40_000_000 }), 100_000_000)));
+        const results = await Promise.all([0, 1, 2].map(() => store.createSession(sessionFor(alice, { fileSize: 40_000_000 }), { quota: 100_000_000, maxOpenSessions: null })));
         expect(results.filter((r) => 'created' in r)).toHaveLength(2);
         expect(results.filter((r) => 'quotaExceeded' in r)).toEqual([{ quotaExceeded: 80_000_000 }]);
         expect(await store.storageUsed(alice.id)).toBe(80_000_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import type { UploadSessionRecord, UserRecord } from '../../src/metadata/store.js';
-import { describeMetadataStore, outcome } from './metadata-store-suite.js';
+import { describeMetadataStore, NO_LIMITS, outcome } from './metadata-store-suite.js';
 
 describeMetadataStore('SqliteMetadataStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'partway-sqlite-'));
@@ -55,13 +55,13 @@ describe('SqliteMetadataStore on its database file', () => {
       blobKey: 'k1', size: 5, sha1: 'a'.repeat(40),
     }), 'created');
     const active = session(alice);
-    await first.createSession(active, null);
+    await first.createSession(active, NO_LIMITS);
     const part = {
       sessionId: active.id, offset: 0, size: 8_388_608, sha1: 'b'.repeat(40), partId: '00000001', partRef: '1.abc.part', createdAt: T0,
     };
     await first.recordPart(part);
     const aborted = session(alice);
-    await first.createSession(aborted, null);
+    await first.createSession(aborted, NO_LIMITS);
     await first.abortSession(aborted.id);
     await first.getOrCreateSecret('links', () => 'secret-1');
     await first.close();
@@ -83,7 +83,7 @@ describe('SqliteMetadataStore on its database file', () => {
     const crashed = openStore({ owner: true });
     const alice = await crashed.ensureUser('alice', T0);
     const s = session(alice);
-    await crashed.createSession(s, null);
+    await crashed.createSession(s, NO_LIMITS);
     await crashed.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 0, expiresAt: T0 + 60_000 });
     expect(await crashed.partWritesInFlight(s.id, T0)).toEqual([0]);
     await crashed.close();
@@ -96,7 +96,7 @@ describe('SqliteMetadataStore on its database file', () => {
     const server = openStore({ owner: true });
     const alice = await server.ensureUser('alice', T0);
     const s = session(alice);
-    await server.createSession(s, null);
+    await server.createSession(s, NO_LIMITS);
     await server.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 8_388_608, expiresAt: T0 + 60_000 });
 
     const cli = openStore();

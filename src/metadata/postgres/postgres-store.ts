@@ -2,9 +2,9 @@ import pg from 'pg';
 import { MetadataUnavailableError } from '../errors.js';
 import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import type {
-  CommitInput, CommitResult, CreateItemResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord,
+  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord,
   GarbageRecord, ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
-  RecordPartResult, TokenRecord, UploadSessionRecord, UserRecord,
+  RecordPartResult, SessionLimits, TokenRecord, UploadSessionRecord, UserRecord,
 } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
@@ -171,13 +171,19 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#tx((client) => storageUsed(client, ownerId));
   }
 
-  async createSession(session: UploadSessionRecord, quota: number | null): Promise<{ created: true } | { quotaExceeded: number }> {
-    return this.#tx(async (client) => {
-      if (quota !== null) {
-        // Serialises one user's session creations, so two nodes cannot both squeeze under the quota.
+  async createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult> {
+    return this.#tx(async (client): Promise<CreateSessionResult> => {
+      if (limits.quota !== null || limits.maxOpenSessions !== null) {
+        // Serialises one user's session creations, so two nodes cannot both squeeze under a limit.
         await client.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [session.ownerId]);
+      }
+      if (limits.maxOpenSessions !== null) {
+        const [open] = (await client.query(`SELECT count(*) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [session.ownerId])).rows;
+        if (Number(open.n) >= limits.maxOpenSessions) return { tooManySessions: Number(open.n) };
+      }
+      if (limits.quota !== null) {
         const used = await storageUsed(client, session.ownerId);
-        if (used + session.fileSize > quota) return { quotaExceeded: used };
+        if (used + session.fileSize > limits.quota) return { quotaExceeded: used };
       }
       const row = fromSession(session);
       const columns = Object.keys(row);

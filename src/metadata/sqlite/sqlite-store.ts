@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import type {
-  CommitInput, CommitResult, CreateItemResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord,
+  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord,
   ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
-  RecordPartResult, TokenRecord, UploadSessionRecord, UserRecord,
+  RecordPartResult, SessionLimits, TokenRecord, UploadSessionRecord, UserRecord,
 } from '../store.js';
 import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -154,11 +154,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.#storageUsed(ownerId);
   }
 
-  async createSession(session: UploadSessionRecord, quota: number | null): Promise<{ created: true } | { quotaExceeded: number }> {
-    return this.#db.transaction((): { created: true } | { quotaExceeded: number } => {
-      if (quota !== null) {
+  async createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult> {
+    return this.#db.transaction((): CreateSessionResult => {
+      if (limits.maxOpenSessions !== null) {
+        const open = (this.#sql.openSessionsOf.get(session.ownerId) as { n: number }).n;
+        if (open >= limits.maxOpenSessions) return { tooManySessions: open };
+      }
+      if (limits.quota !== null) {
         const used = this.#storageUsed(session.ownerId);
-        if (used + session.fileSize > quota) return { quotaExceeded: used };
+        if (used + session.fileSize > limits.quota) return { quotaExceeded: used };
       }
       this.#sql.insertSession.run(fromSession(session));
       return { created: true };
@@ -406,6 +410,7 @@ function prepare(db: Database.Database) {
     setState: s('UPDATE upload_sessions SET state = ? WHERE id = ?'),
     setContent: s(`UPDATE upload_sessions SET blob_key = ?, content_sha1 = ? WHERE id = ? AND state = 'active'`),
     markCommitted: s(`UPDATE upload_sessions SET state = 'committed', committed_file_id = ? WHERE id = ?`),
+    openSessionsOf: s(`SELECT count(*) AS n FROM upload_sessions WHERE owner_id = ? AND state = 'active'`),
     openSessions: s(`SELECT count(*) AS n FROM upload_sessions WHERE state = 'active' AND expires_at > ?`),
     expiredSessions: s(`SELECT * FROM upload_sessions WHERE state = 'active' AND expires_at <= ? LIMIT ?`),
     partAt: s('SELECT * FROM parts WHERE session_id = ? AND byte_offset = ?'),
