@@ -60,6 +60,12 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   return {
     app, stores, tokens, janitor,
     async listen() {
+      if (!stores.shared) {
+        const repaired = await janitor.repair();
+        if (logger && (repaired.uploadsRemoved > 0 || repaired.partsRemoved > 0)) {
+          logger.info(repaired, 'removed bytes that no record needs (left by an earlier crash)');
+        }
+      }
       const address = await app.listen({ port: config.port, host: config.host });
       janitor.start();
       return address;

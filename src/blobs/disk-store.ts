@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StorageFullError } from './errors.js';
-import type { BlobStore, ByteRange, PartToJoin, PartToWrite } from './store.js';
+import type { BlobStore, ByteRange, PartToJoin, PartToWrite, StoredUpload } from './store.js';
 
 const REF = /^[0-9a-f]{32}$/;
 const PART_REF = /^[0-9]{1,5}\.[0-9a-f]{1,32}\.part$/;
 const MANIFEST = 'manifest.json';
+const TEMPORARY_MANIFEST = /^manifest\.json\.[0-9a-f]{8}\.tmp$/;
 const READ_CHUNK = 1024 * 1024;
 
 interface Manifest {
@@ -57,7 +58,8 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async discardPart(uploadRef: string, _partNumber: number, partRef: string): Promise<void> {
-    await rm(join(this.#dir(uploadRef), checkPartRef(partRef)), { force: true });
+    const leftover = TEMPORARY_MANIFEST.test(partRef);
+    await rm(join(this.#dir(uploadRef), leftover ? partRef : checkPartRef(partRef)), { force: true });
   }
 
   async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {
@@ -98,6 +100,20 @@ export class DiskBlobStore implements BlobStore {
     const probe = join(this.#root, `.probe-${randomBytes(4).toString('hex')}`);
     await open(probe, 'w').then((file) => file.close());
     await unlink(probe);
+  }
+
+  async *listUploads(): AsyncGenerator<StoredUpload> {
+    for (const uploadRef of await readdir(join(this.#root, 'uploads'))) {
+      if (!REF.test(uploadRef)) continue;
+      const files = await readdir(this.#dir(uploadRef)).catch(() => [] as string[]);
+      const manifest = await readFile(join(this.#dir(uploadRef), MANIFEST), 'utf8').then((text) => JSON.parse(text) as Manifest, () => undefined);
+      yield {
+        uploadRef,
+        // Temporary manifests left by a crash count as attempts nobody needs.
+        partRefs: files.filter((file) => PART_REF.test(file) || TEMPORARY_MANIFEST.test(file)),
+        joinedPartRefs: manifest?.parts.map((part) => part.file),
+      };
+    }
   }
 
   #dir(ref: string): string {

@@ -26,6 +26,19 @@ export interface BlobStore {
   deleteBlob(blobKey: string): Promise<void>;
   /** Throws if the storage cannot be reached or written. */
   check(): Promise<void>;
+  /**
+   * Every upload the storage holds, for the repair after a crash; only for a store that one process
+   * owns (the local disk). Others leave it out.
+   */
+  listUploads?(): AsyncIterable<StoredUpload>;
+}
+
+export interface StoredUpload {
+  uploadRef: string;
+  /** Every part attempt present. */
+  partRefs: string[];
+  /** The parts a completion joined, if the upload was completed. */
+  joinedPartRefs: string[] | undefined;
 }
 
 export interface PartToWrite {

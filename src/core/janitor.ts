@@ -76,6 +76,31 @@ export class Janitor {
     return { expired, reclaimed };
   }
 
+  /**
+   * After a crash: deletes bytes no record needs (part attempts never recorded, uploads whose session
+   * or file was never created). Only for a blob store this process alone writes, and only before it
+   * takes requests, since a part being written now is not recorded yet.
+   */
+  async repair(): Promise<{ uploadsRemoved: number; partsRemoved: number }> {
+    let uploadsRemoved = 0;
+    let partsRemoved = 0;
+    if (!this.#blobs.listUploads) return { uploadsRemoved, partsRemoved };
+    for await (const upload of this.#blobs.listUploads()) {
+      const usage = await this.#metadata.uploadUsage(upload.uploadRef);
+      if (usage.recordedPartRefs === null && !usage.isFileBlob) {
+        await this.#blobs.abortUpload(upload.uploadRef);
+        uploadsRemoved++;
+        continue;
+      }
+      const needed = new Set([...usage.recordedPartRefs ?? [], ...upload.joinedPartRefs ?? []]);
+      for (const partRef of upload.partRefs.filter((ref) => !needed.has(ref))) {
+        await this.#blobs.discardPart(upload.uploadRef, 0, partRef);
+        partsRemoved++;
+      }
+    }
+    return { uploadsRemoved, partsRemoved };
+  }
+
   /** Stops the timer and waits for a sweep in progress. */
   async stop(): Promise<void> {
     clearInterval(this.#timer);

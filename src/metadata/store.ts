@@ -244,6 +244,11 @@ export interface MetadataStore {
   /** Marks active sessions past their expiry as expired and queues their bytes; returns how many. */
   expireSessions(now: Millis, limit: number): Promise<number>;
 
+  /**
+   * What still needs an upload's bytes: the part references recorded by its active or committed
+   * session, and whether a file version's blob is that upload.
+   */
+  uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }>;
   /** Hands out garbage to delete, each entry to one caller at a time for `leaseMs`. */
   claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]>;
   deleteGarbage(id: string): Promise<void>;

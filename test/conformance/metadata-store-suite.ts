@@ -932,6 +932,20 @@ export function describeMetadataStore(
         expect(await garbageDue(T0)).toEqual([]);
       });
 
+      it('uploadUsage names the parts an active or committed session recorded, and whether a file version is the upload', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const session = await openSession(alice);
+        expect(await store.uploadUsage(session.uploadRef)).toEqual({ recordedPartRefs: [], isFileBlob: false });
+        await store.recordPart({ sessionId: session.id, offset: 0, size: session.partSize, sha1: 'a'.repeat(40), partId: 'AAAAAAAA', partRef: 'ref-one', createdAt: T0 });
+        expect(await store.uploadUsage(session.uploadRef)).toEqual({ recordedPartRefs: ['ref-one'], isFileBlob: false });
+        const aborted = await openSession(alice);
+        await store.abortSession(aborted.id);
+        expect(await store.uploadUsage(aborted.uploadRef)).toEqual({ recordedPartRefs: null, isFileBlob: false });
+        const file = await fileIn(alice, alice.rootFolderId, 'simple.bin');
+        expect(await store.uploadUsage(file.blobKey)).toEqual({ recordedPartRefs: null, isFileBlob: true });
+        expect(await store.uploadUsage('nothing-refers-to-this')).toEqual({ recordedPartRefs: null, isFileBlob: false });
+      });
+
       it('countOpenSessions counts active sessions not yet past their expiry, of every user', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);

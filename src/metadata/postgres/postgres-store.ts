@@ -304,6 +304,14 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }> {
+    const session = await this.#one(`SELECT id FROM upload_sessions WHERE upload_ref = $1 AND state IN ('active', 'committed')`, [uploadRef]);
+    const recordedPartRefs = session
+      ? (await this.#query('SELECT part_ref FROM parts WHERE session_id = $1', [session.id])).map((row) => String(row.part_ref)) : null;
+    const version = await this.#one('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [uploadRef]);
+    return { recordedPartRefs, isFileBlob: version !== undefined };
+  }
+
   async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
     const rows = await this.#query(`UPDATE garbage SET lease_until = $1 WHERE id IN (
         SELECT id FROM garbage WHERE lease_until <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)

@@ -273,6 +273,12 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate();
   }
 
+  async uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }> {
+    const session = this.#sql.liveSessionByRef.get(uploadRef) as { id: string } | undefined;
+    const recordedPartRefs = session ? (this.#sql.partRefsOf.all(session.id) as Array<{ part_ref: string }>).map((row) => row.part_ref) : null;
+    return { recordedPartRefs, isFileBlob: this.#sql.versionByBlob.get(uploadRef) !== undefined };
+  }
+
   async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
     return this.#db.transaction(() => {
       const rows = this.#sql.garbageDue.all(now, limit) as Row[];
@@ -423,6 +429,9 @@ function prepare(db: Database.Database) {
     insertPartWrite: s('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES (?, ?, ?, ?)'),
     deletePartWrite: s('DELETE FROM part_writes WHERE write_id = ?'),
     partWritesOf: s('SELECT byte_offset FROM part_writes WHERE session_id = ? AND expires_at > ?'),
+    liveSessionByRef: s(`SELECT id FROM upload_sessions WHERE upload_ref = ? AND state IN ('active', 'committed')`),
+    partRefsOf: s('SELECT part_ref FROM parts WHERE session_id = ?'),
+    versionByBlob: s('SELECT id FROM file_versions WHERE blob_key = ? LIMIT 1'),
     insertGarbage: s('INSERT INTO garbage (kind, ref) VALUES (?, ?)'),
     garbageDue: s('SELECT * FROM garbage WHERE lease_until <= ? ORDER BY id LIMIT ?'),
     leaseGarbage: s('UPDATE garbage SET lease_until = ? WHERE id = ?'),
