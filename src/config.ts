@@ -32,6 +32,7 @@ export const SETTINGS = [
   { key: 'downloadLinkTtl', env: 'PARTWAY_DOWNLOAD_LINK_TTL', flag: '--download-link-ttl', default: '900', description: 'Seconds a signed download link stays valid' },
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
   { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
+  { key: 'idleTimeout', env: 'PARTWAY_IDLE_TIMEOUT', flag: '--idle-timeout', default: '300', description: 'Seconds a connection may stay silent (no bytes either way) before it is closed; also bounds a silent commit' },
   { key: 'jsonBodyLimit', env: 'PARTWAY_JSON_BODY_LIMIT', flag: '--json-body-limit', default: String(2 * MiB), description: 'Largest JSON request body in bytes' },
   { key: 'corsOrigins', env: 'PARTWAY_CORS_ORIGINS', flag: '--cors-origins', default: undefined, description: 'Comma-separated origins of browser apps allowed to call the API (CORS), or * for any' },
   { key: 'databaseUrl', env: 'PARTWAY_DATABASE_URL', flag: '--database-url', default: undefined, description: 'postgres://... to keep metadata in PostgreSQL (for several nodes); default: SQLite in the data directory' },
@@ -65,6 +66,7 @@ export interface PartwayConfig {
   downloadLinkTtlMs: number;
   sweepIntervalMs: number;
   requestTimeoutMs: number;
+  idleTimeoutMs: number;
   jsonBodyLimit: number;
   /** Origins allowed by CORS: a list, or '*' for any; none when empty. */
   corsOrigins: string[] | '*';
@@ -127,6 +129,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
     requestTimeoutMs: integer('requestTimeout', 0) * 1000,
+    idleTimeoutMs: integer('idleTimeout', 0) * 1000,
     jsonBodyLimit: integer('jsonBodyLimit', 1024),
     corsOrigins: parseOrigins(raw('corsOrigins')),
     databaseUrl,

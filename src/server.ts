@@ -53,6 +53,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     {
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000,
+      idleTimeoutMs: config.idleTimeoutMs,
       corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
     },
   );

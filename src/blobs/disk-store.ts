@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { StorageFullError } from './errors.js';
+import { StorageFullError } from '../store-errors.js';
 import type { BlobStore, ByteRange, PartToJoin, PartToWrite, StoredUpload } from './store.js';
 
 const REF = /^[0-9a-f]{32}$/;

@@ -8,7 +8,7 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client, S3ServiceException, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { StorageFullError } from './errors.js';
+import { StorageFullError } from '../store-errors.js';
 import type { BlobStore, ByteRange, PartToJoin, PartToWrite } from './store.js';
 
 export interface S3Settings {

@@ -1,4 +1,4 @@
-import { StorageFullError } from '../blobs/errors.js';
+import { StorageFullError } from '../store-errors.js';
 import type { ItemRecord, PartRecord } from '../metadata/store.js';
 
 /**

@@ -7,6 +7,7 @@ import { requireBearerToken } from './auth.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
 import { limitRequestRate } from './rate-limit.js';
+import { limitRequestTime } from './timeouts.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   requestTimeoutMs: number;
   /** A keep-alive connection with no request is closed after this long. */
   keepAliveTimeoutMs: number;
+  /** A connection silent for this long is closed (slow or stalled clients); 0 for never. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -42,6 +45,9 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
+    connectionTimeout: options.idleTimeoutMs,
+    // Node checks request timeouts only this often (30 s by default): keep it well under the timeout.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4) || 30_000)) },
     bodyLimit: options.jsonBodyLimit,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -50,6 +56,7 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     reply.header('box-request-id', request.id);
   });
+  limitRequestTime(app, options.requestTimeoutMs);
 
   // While shutting down, requests in flight finish, and their connections close instead of idling on.
   let draining = false;

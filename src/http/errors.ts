@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { MetadataUnavailableError } from '../metadata/errors.js';
+import { MetadataUnavailableError, StorageFullError } from '../store-errors.js';
 import { BOX_ERRORS, BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
 import type { Metrics } from './metrics.js';
 import { presentItemMini } from './present.js';
@@ -48,6 +48,10 @@ export function setRetryAfter(reply: FastifyReply, seconds: number): void {
 /** Maps any error that reaches Fastify to a Box error; only the unexpected ones are 500s and logged as errors. */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof BoxError) return sendBoxError(reply, error);
+  if (error instanceof StorageFullError) {
+    request.log.warn({ err: error }, 'storage full');
+    return sendBoxError(reply, new BoxError('insufficient_storage', 'The server has no space left to store this content'));
+  }
   if (error instanceof MetadataUnavailableError) {
     request.log.warn({ err: error }, 'metadata database unavailable');
     return sendBoxError(reply, new BoxError('unavailable', 'The metadata database is unavailable; try again shortly', { retryAfterSeconds: 5 }));

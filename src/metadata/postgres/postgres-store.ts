@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { MetadataUnavailableError } from '../errors.js';
+import { MetadataUnavailableError } from '../../store-errors.js';
 import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import type {
   CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord,

@@ -4,6 +4,7 @@ import type {
   ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
   RecordPartResult, SessionLimits, TokenRecord, UploadSessionRecord, UserRecord,
 } from '../store.js';
+import { StorageFullError } from '../../store-errors.js';
 import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -35,7 +36,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async ensureUser(name: string, now: Millis): Promise<UserRecord> {
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const existing = this.#sql.userByName.get(name) as Row | undefined;
       if (existing) return toUser(existing);
       const userId = Number(this.#sql.insertUser.run(name, now).lastInsertRowid);
@@ -46,7 +47,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }).lastInsertRowid);
       this.#sql.setRootFolder.run(rootId, userId);
       return toUser(this.#sql.userById.get(userId) as Row);
-    }).immediate();
+    }).immediate());
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
@@ -60,7 +61,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt);
+    this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt));
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -74,7 +75,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async revokeToken(id: string, now: Millis): Promise<boolean> {
-    return this.#sql.revokeToken.run(now, id).changes === 1;
+    return this.#write(() => this.#sql.revokeToken.run(now, id).changes === 1);
   }
 
   async getItem(id: string): Promise<ItemRecord | undefined> {
@@ -98,7 +99,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
-    return this.#db.transaction((): CreateItemResult<FolderRecord> => {
+    return this.#write(() => this.#db.transaction((): CreateItemResult<FolderRecord> => {
       const parent = this.#itemRow(folder.parentId);
       if (!parent || parent.type !== 'folder') return { parentMissing: true };
       const conflict = this.#sql.childByName.get(folder.parentId, folder.nameKey) as Row | undefined;
@@ -109,15 +110,15 @@ export class SqliteMetadataStore implements MetadataStore {
         content_created_at: null, content_modified_at: null, size: 0, sha1: null, version_id: null, etag: 0,
       }).lastInsertRowid;
       return { created: toItem(this.#itemRow(String(id))!) as FolderRecord };
-    }).immediate();
+    }).immediate());
   }
 
   async createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
-    return this.#db.transaction(() => this.#insertFile(file)).immediate();
+    return this.#write(() => this.#db.transaction(() => this.#insertFile(file)).immediate());
   }
 
   async addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
-    return this.#db.transaction((): CreateVersionResult => {
+    return this.#write(() => this.#db.transaction((): CreateVersionResult => {
       const row = this.#itemRow(version.fileId);
       if (!row || row.type !== 'file') return { fileMissing: true };
       const current = toItem(row) as FileRecord;
@@ -125,7 +126,7 @@ export class SqliteMetadataStore implements MetadataStore {
         return { preconditionFailed: current };
       }
       return { created: this.#insertVersion(current, current.name, String(row.name_key), version) };
-    }).immediate();
+    }).immediate());
   }
 
   async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
@@ -137,7 +138,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteFile(id: string): Promise<boolean> {
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const row = this.#itemRow(id);
       if (!row || row.type !== 'file') return false;
       for (const version of this.#sql.versionsOfFile.all(id) as Row[]) {
@@ -147,7 +148,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.#sql.deleteVersions.run(id);
       this.#sql.deleteItem.run(id);
       return true;
-    }).immediate();
+    }).immediate());
   }
 
   async storageUsed(ownerId: string): Promise<number> {
@@ -155,7 +156,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult> {
-    return this.#db.transaction((): CreateSessionResult => {
+    return this.#write(() => this.#db.transaction((): CreateSessionResult => {
       if (limits.maxOpenSessions !== null) {
         const open = (this.#sql.openSessionsOf.get(session.ownerId) as { n: number }).n;
         if (open >= limits.maxOpenSessions) return { tooManySessions: open };
@@ -166,7 +167,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       this.#sql.insertSession.run(fromSession(session));
       return { created: true };
-    }).immediate();
+    }).immediate());
   }
 
   async getSession(id: string): Promise<UploadSessionRecord | undefined> {
@@ -175,7 +176,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async recordPart(part: PartRecord): Promise<RecordPartResult> {
-    return this.#db.transaction((): RecordPartResult => {
+    return this.#write(() => this.#db.transaction((): RecordPartResult => {
       const session = this.#sql.sessionById.get(part.sessionId) as Row | undefined;
       if (!session || session.state !== 'active') return { notActive: session && toSession(session) };
       const existing = this.#sql.partAt.get(part.sessionId, part.offset) as Row | undefined;
@@ -183,7 +184,7 @@ export class SqliteMetadataStore implements MetadataStore {
       this.#sql.insertPart.run(part.sessionId, part.offset, part.size, part.sha1, part.partId, part.partRef, part.createdAt);
       this.#sql.countPart.run(part.sessionId);
       return { recorded: part };
-    }).immediate();
+    }).immediate());
   }
 
   async getPart(sessionId: string, offset: number): Promise<PartRecord | undefined> {
@@ -198,11 +199,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async startPartWrite(write: PartWrite): Promise<void> {
-    this.#sql.insertPartWrite.run(write.writeId, write.sessionId, write.offset, write.expiresAt);
+    this.#write(() => this.#sql.insertPartWrite.run(write.writeId, write.sessionId, write.offset, write.expiresAt));
   }
 
   async endPartWrite(writeId: string): Promise<void> {
-    this.#sql.deletePartWrite.run(writeId);
+    this.#write(() => this.#sql.deletePartWrite.run(writeId));
   }
 
   async partWritesInFlight(sessionId: string, now: Millis): Promise<number[]> {
@@ -210,11 +211,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
-    return this.#sql.setContent.run(blobKey, contentSha1, sessionId).changes === 1;
+    return this.#write(() => this.#sql.setContent.run(blobKey, contentSha1, sessionId).changes === 1);
   }
 
   async commitSession(input: CommitInput): Promise<CommitResult> {
-    return this.#db.transaction((): CommitResult => {
+    return this.#write(() => this.#db.transaction((): CommitResult => {
       const row = this.#sql.sessionById.get(input.sessionId) as Row | undefined;
       if (!row) return { notFound: true };
       const session = toSession(row);
@@ -248,17 +249,17 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       this.#sql.markCommitted.run(file.id, session.id);
       return { committed: file };
-    }).immediate();
+    }).immediate());
   }
 
   async abortSession(id: string): Promise<UploadSessionRecord | undefined> {
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const row = this.#sql.sessionById.get(id) as Row | undefined;
       if (!row) return undefined;
       const session = toSession(row);
       if (session.state === 'active') this.#endSession(session, 'aborted');
       return session;
-    }).immediate();
+    }).immediate());
   }
 
   async countOpenSessions(now: Millis): Promise<number> {
@@ -266,11 +267,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async expireSessions(now: Millis, limit: number): Promise<number> {
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const rows = this.#sql.expiredSessions.all(now, limit) as Row[];
       for (const row of rows) this.#endSession(toSession(row), 'expired');
       return rows.length;
-    }).immediate();
+    }).immediate());
   }
 
   async uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }> {
@@ -280,19 +281,19 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
-    return this.#db.transaction(() => {
+    return this.#write(() => this.#db.transaction(() => {
       const rows = this.#sql.garbageDue.all(now, limit) as Row[];
       for (const row of rows) this.#sql.leaseGarbage.run(now + leaseMs, row.id);
       return rows.map((row) => ({ id: String(row.id), kind: row.kind as GarbageRecord['kind'], ref: String(row.ref) }));
-    }).immediate();
+    }).immediate());
   }
 
   async deleteGarbage(id: string): Promise<void> {
-    this.#sql.deleteGarbage.run(id);
+    this.#write(() => this.#sql.deleteGarbage.run(id));
   }
 
   async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
-    this.#sql.insertSetting.run(name, generate());
+    this.#write(() => this.#sql.insertSetting.run(name, generate()));
     return (this.#sql.setting.get(name) as { value: string }).value;
   }
 
@@ -302,6 +303,16 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  /** Runs a write; a full disk becomes StorageFullError (a 507 for the client, not a 500). */
+  #write<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError({ cause: error });
+      throw error;
+    }
   }
 
   #itemRow(id: string): Row | undefined {
