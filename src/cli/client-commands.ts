@@ -160,17 +160,27 @@ async function uploadOne(client: PartwayClient, states: UploadStates, display: P
     await states.remove(server, path);
   }
   const tracker = display.track(flags.name ?? basename(path), info.size);
+  let current = resume;
   try {
     const result = await client.upload(path, {
       folderId: flags.folder, name: flags.name, newVersionOf: flags.newVersionOf, concurrency: job.parallel, signal: job.signal,
-      resume, onState: (state) => states.save(key, state), onProgress: (progress) => tracker.update(progress.bytesDone),
+      resume,
+      onState: (state) => {
+        current = state;
+        return states.save(key, state);
+      },
+      onProgress: (progress) => tracker.update(progress.bytesDone),
     });
     await states.remove(server, path);
     tracker.stop();
     return report(flags, path, result);
   } catch (error) {
     tracker.stop();
-    if (error instanceof SourceChangedError) await states.remove(server, path);
+    if (error instanceof SourceChangedError) {
+      // Nothing can resume this session any more: end it rather than leave its parts until expiry.
+      if (current) await client.abort(current).catch(() => {});
+      await states.remove(server, path);
+    }
     return report(flags, path, error);
   }
 }

@@ -61,7 +61,8 @@ export async function download(api: BoxApi, fileId: string, path: string, option
         const retryable = error instanceof NetworkError || (error instanceof BoxApiError && error.retryable);
         failures = state.position > before ? 1 : failures + 1;
         if (!retryable || failures >= (options.attempts ?? 8)) throw error;
-        await sleep(Math.min(250 * 2 ** failures, 30_000), options.signal);
+        const retryAfter = error instanceof BoxApiError ? error.retryAfterSeconds : undefined;
+        await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : Math.min(250 * 2 ** failures, 30_000), options.signal);
       }
     }
     await file.truncate(info.size);

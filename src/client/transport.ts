@@ -45,7 +45,7 @@ export class Transport {
     this.#token = token;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#userAgent = options.userAgent ?? 'partway-client';
-    this.dispatcher = new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 30_000, bodyTimeout: 300_000, headersTimeout: 300_000 });
+    this.dispatcher = new Agent({ connections: options.connections ?? 64, keepAliveTimeout: 30_000, bodyTimeout: 300_000, headersTimeout: 300_000 });
   }
 
   /** One call, retried as the policy says; resolves with the final 2xx answer. */

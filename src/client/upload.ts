@@ -108,7 +108,8 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
   const onAbort = () => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const progress = new ProgressCounter(input.size, session.total_parts, options.onProgress);
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  if (!Number.isFinite(concurrency)) throw new PartwayClientError('usage', `concurrency must be a number, not ${options.concurrency}`);
   const whole = createHash('sha1');
   const uploaded: UploadedPart[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -146,6 +147,11 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
       inFlight.add(sending);
     }
     await Promise.all(inFlight);
+  } catch (error) {
+    // The reader failed (the source changed or ended early): stop the parts in flight before saying so.
+    stop.abort();
+    await Promise.allSettled(inFlight);
+    throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
