@@ -41,6 +41,13 @@ describe('the partway command', () => {
     expect((await runCli(['token', 'list'], settings(dataDir))).stdout).toMatch(/revoked/);
   });
 
+  it('creates tokens from several processes at once on a new data directory', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'partway-cli-'));
+    const created = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((user) => runCli(['token', 'create', '--user', user], settings(dataDir!))));
+    expect(created.map((out) => out.stdout)).toEqual(created.map(() => expect.stringMatching(/^pw_/)));
+    expect((await runCli(['token', 'list', '--data-dir', dataDir])).stdout.trim().split('\n')).toHaveLength(6);
+  });
+
   it('loses nothing when killed with SIGKILL: sessions, parts and files survive and the upload continues', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'partway-restart-'));
     const token = (await runCli(['token', 'create', '--user', 'erin'], settings(dataDir))).stdout.trim();

@@ -26,10 +26,10 @@ export class SqliteMetadataStore implements MetadataStore {
    */
   constructor(path: string, options: { owner?: boolean } = {}) {
     this.#db = new Database(path);
+    this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
     migrate(this.#db);
     this.#sql = prepare(this.#db);
     if (options.owner) this.#db.exec('DELETE FROM part_writes');
@@ -366,13 +366,13 @@ export class SqliteMetadataStore implements MetadataStore {
 }
 
 function migrate(db: Database.Database): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let next = version; next < SQLITE_MIGRATIONS.length; next++) {
-    db.transaction(() => {
-      db.exec(SQLITE_MIGRATIONS[next]!);
-      db.pragma(`user_version = ${next + 1}`);
-    }).immediate();
-  }
+  // One IMMEDIATE transaction that reads the version inside it: processes opening a new file at the
+  // same moment (a server and `partway token create`) apply each migration once.
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let next = version; next < SQLITE_MIGRATIONS.length; next++) db.exec(SQLITE_MIGRATIONS[next]!);
+    if (version < SQLITE_MIGRATIONS.length) db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  }).immediate();
 }
 
 function prepare(db: Database.Database) {
