@@ -34,6 +34,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const folders = new Folders({ metadata, blobs, onGarbage });
   const uploads = new UploadSessions({
     metadata, blobs, folders, onGarbage,
+    onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),
     limits: {
       partSizePolicy: { basePartSize: config.partSize, maxParts: config.maxParts },
       minChunkedFileSize: config.minChunkedSize,

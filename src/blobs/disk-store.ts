@@ -62,6 +62,10 @@ export class DiskBlobStore implements BlobStore {
     await rm(join(this.#dir(uploadRef), leftover ? partRef : checkPartRef(partRef)), { force: true });
   }
 
+  readPart(uploadRef: string, partRef: string): Readable {
+    return createReadStream(join(this.#dir(uploadRef), checkPartRef(partRef)), { highWaterMark: READ_CHUNK });
+  }
+
   async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {
     const manifest: Manifest = { parts: parts.map((part) => ({ file: checkPartRef(part.partRef), size: part.size })) };
     const dir = this.#dir(uploadRef);

@@ -27,6 +27,11 @@ export interface BlobStore {
   /** Throws if the storage cannot be reached or written. */
   check(): Promise<void>;
   /**
+   * Reads one written part before the upload is completed; only stores that can (the disk; S3 cannot),
+   * which lets the whole-file SHA-1 be computed while parts arrive.
+   */
+  readPart?(uploadRef: string, partRef: string): Readable;
+  /**
    * Every upload the storage holds, for the repair after a crash; only for a store that one process
    * owns (the local disk). Others leave it out.
    */

@@ -6,6 +6,7 @@ import { sha1Of, PartMeter } from './hashing.js';
 import { parseContentRange, parseSha1Digest, sha1HexToBase64 } from './headers.js';
 import { newAttemptId, newSessionId, normalizeSessionId } from './ids.js';
 import { checkItemName, nameKey } from './names.js';
+import { WholeFileHashes } from './whole-file-hashes.js';
 import { checkCommitParts, partSlotFor, type ListedPart, type PartSlot } from './part-rules.js';
 import { choosePartSize, totalParts, type PartSizePolicy } from './part-size.js';
 
@@ -55,10 +56,12 @@ export class UploadSessions {
   readonly #now: () => number;
   /** Called when bytes became garbage, so they are reclaimed now rather than at the next sweep. */
   readonly #onGarbage: () => void;
+  /** Whole-file SHA-1s kept up to date as parts arrive, where the blob store can read parts back. */
+  readonly #hashes: WholeFileHashes | undefined;
 
   constructor(deps: {
     metadata: MetadataStore; blobs: BlobStore; folders: Folders; limits: UploadLimits;
-    now?: () => number; onGarbage?: () => void;
+    now?: () => number; onGarbage?: () => void; onError?: (error: unknown) => void;
   }) {
     this.#metadata = deps.metadata;
     this.#blobs = deps.blobs;
@@ -66,6 +69,8 @@ export class UploadSessions {
     this.#limits = deps.limits;
     this.#now = deps.now ?? Date.now;
     this.#onGarbage = deps.onGarbage ?? (() => {});
+    const readPart = deps.blobs.readPart?.bind(deps.blobs);
+    this.#hashes = readPart && new WholeFileHashes(deps.metadata, readPart, deps.onError ?? (() => {}));
   }
 
   async create(user: UserRecord, request: { folderId: string; fileName: string; fileSize: number }): Promise<UploadSessionRecord> {
@@ -160,7 +165,10 @@ export class UploadSessions {
       contentCreatedAt: request.contentCreatedAt, contentModifiedAt: request.contentModifiedAt,
       description: request.description, now: this.#now(),
     });
-    if ('committed' in result) return { file: result.committed };
+    if ('committed' in result) {
+      this.#hashes?.forget(session.id);
+      return { file: result.committed };
+    }
     if ('alreadyCommitted' in result) return { file: await this.#replayCommit(result.alreadyCommitted, digestSha1) };
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
@@ -172,6 +180,7 @@ export class UploadSessions {
   async abort(user: UserRecord, rawId: string): Promise<void> {
     const session = await this.#session(user, rawId);
     const before = await this.#metadata.abortSession(session.id);
+    this.#hashes?.forget(session.id);
     if (before?.state === 'active') this.#onGarbage();
     else if (before?.state !== 'committed') throw this.#stateError(before);
   }
@@ -260,7 +269,10 @@ export class UploadSessions {
       sessionId: session.id, offset: slot.offset, size: slot.size, sha1, partId: partIdFor(session.id, slot.partNumber),
       partRef, createdAt: this.#now(),
     });
-    if ('recorded' in result) return result.recorded;
+    if ('recorded' in result) {
+      this.#hashes?.partRecorded(session);
+      return result.recorded;
+    }
     await discard();
     if ('existing' in result) {
       if (result.existing.sha1 === sha1) return result.existing;
@@ -275,8 +287,8 @@ export class UploadSessions {
       .map((part) => ({ partNumber: part.offset / session.partSize + 1, partRef: part.partRef, size: part.size }));
     try {
       const blobKey = await this.#blobs.completeUpload(session.uploadRef, parts).catch(rethrowStorageFull);
-      const { sha1, size } = await sha1Of(await this.#blobs.read(blobKey));
-      if (size !== session.fileSize) throw new Error(`Joined ${size} bytes for a ${session.fileSize}-byte session ${session.id}`);
+      // Hashed while the parts arrived, or else now, reading the joined file once.
+      const sha1 = await this.#hashes?.sha1(session) ?? await this.#hashJoined(session, blobKey);
       if (await this.#metadata.setSessionContent(session.id, blobKey, sha1)) return { ...session, blobKey, contentSha1: sha1 };
     } catch (error) {
       // An abort (or expiry) racing this commit may have taken the bytes away: answer as for the abort.
@@ -286,6 +298,12 @@ export class UploadSessions {
     const now = await this.#metadata.getSession(session.id);
     if (now?.state === 'committed') return now;
     throw this.#stateError(now);
+  }
+
+  async #hashJoined(session: UploadSessionRecord, blobKey: string): Promise<string> {
+    const { sha1, size } = await sha1Of(await this.#blobs.read(blobKey));
+    if (size !== session.fileSize) throw new Error(`Joined ${size} bytes for a ${session.fileSize}-byte session ${session.id}`);
+    return sha1;
   }
 
   async #replayCommit(session: UploadSessionRecord, digestSha1: string): Promise<FileRecord> {
