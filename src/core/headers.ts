@@ -35,6 +35,8 @@ export function parseSha1Digest(header: string | undefined): string {
   if (header === undefined || header.trim() === '') {
     throw new BoxError('bad_request', 'The Digest header is required: sha=<base64 SHA-1>');
   }
+  // Repeated Digest headers arrive joined by commas; every SHA-1 among them must be the same.
+  const sha1s = new Set<string>();
   for (const instance of header.split(',')) {
     const separator = instance.indexOf('=');
     if (separator < 0) continue;
@@ -44,8 +46,11 @@ export function parseSha1Digest(header: string | undefined): string {
     if (!BASE64_SHA1.test(value)) {
       throw new BoxError('bad_request', 'The Digest header holds no valid base64 SHA-1 (20 bytes)');
     }
-    return Buffer.from(value, 'base64').toString('hex');
+    sha1s.add(Buffer.from(value, 'base64').toString('hex'));
   }
+  if (sha1s.size > 1) throw new BoxError('bad_request', 'The Digest headers name different SHA-1s');
+  const [sha1] = sha1s;
+  if (sha1 !== undefined) return sha1;
   throw new BoxError('bad_request', `The Digest header must carry sha=<base64 SHA-1>: ${truncate(header)}`);
 }
 

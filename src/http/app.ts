@@ -50,7 +50,13 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4) || 30_000)) },
     bodyLimit: options.jsonBodyLimit,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Long enough that over-long ids reach the routes and get their proper Box error.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+    // Errors Fastify meets before routing (a bad percent-encoding): Box's shape too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('box-request-id', request.id);
+      handleError(error, request, reply);
+    },
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
@@ -65,6 +71,10 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   });
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close');
+  });
+  // A response that was already on its way when draining began leaves a keep-alive connection idle.
+  app.addHook('onResponse', async () => {
+    if (draining) setImmediate(() => app.server.closeIdleConnections());
   });
 
   // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.

@@ -24,7 +24,14 @@ export function readSimpleUpload<T>(request: FastifyRequest,
     busboy.on('field', (name: string, value: string) => {
       if (name === 'attributes') attributes = value;
     });
-    busboy.on('file', (_name: string, stream: NodeJS.ReadableStream & AsyncIterable<Uint8Array>) => {
+    busboy.on('file', (_name: string, stream: NodeJS.ReadableStream & AsyncIterable<Uint8Array> & { destroy(error?: Error): void }) => {
+      // A body that ends inside the file part makes busboy emit an error on this stream, perhaps before
+      // anyone reads it: unheard, it would crash the process. Destroying passes it on to the reader.
+      let malformed: Error | undefined;
+      stream.on('error', (error: Error) => {
+        malformed = error;
+        stream.destroy(error);
+      });
       if (handled) {
         stream.resume();
         return;
@@ -34,7 +41,7 @@ export function readSimpleUpload<T>(request: FastifyRequest,
         : parseAttributes(attributes).then((parsed) => onFile(parsed, stream));
       handled.catch((error: unknown) => {
         stream.resume();
-        reject(error);
+        reject(malformed && !(error instanceof BoxError) ? new BoxError('bad_request', `Malformed multipart body: ${malformed.message}`) : error);
       });
     });
     busboy.on('finish', () => {

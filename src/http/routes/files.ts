@@ -24,7 +24,10 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   // The legacy SDK insists on a 302 here; every SDK follows it.
   app.get<WithId & { Querystring: { version?: string } }>('/files/:id/content', async (request, reply) => {
     const file = await folders.file(request.user, request.params.id);
-    const versionId = request.query.version ?? file.versionId;
+    const version: unknown = request.query.version;
+    if (version !== undefined && typeof version !== 'string') throw new BoxError('bad_request', 'version must be given once');
+    const versionId = version ?? file.versionId;
+    if (!/^[0-9]{1,19}$/.test(versionId)) throw new BoxError('not_found', `Could not find version ${versionId}`);
     if (!(await folders.downloadable(file.id, versionId))) throw new BoxError('not_found', `Could not find version ${versionId}`);
     const token = links.sign({ fileId: file.id, versionId });
     return reply.redirect(`${publicBase(request, context)}/downloads/${token}`, 302);
