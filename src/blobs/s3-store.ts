@@ -74,6 +74,8 @@ export class S3BlobStore implements BlobStore {
     };
     try {
       const stream = spooled ? createReadStream(spooled.path) : Readable.from(guarded(), { objectMode: false });
+      // The SDK may stop listening once the request is aborted; the error is reported through `send`.
+      stream.on('error', () => {});
       const written = await this.#s3.send(new UploadPartCommand({
         Bucket: this.#bucket, Key: key, UploadId: uploadId, PartNumber: part.partNumber,
         ContentLength: spooled?.size ?? part.size, Body: stream,
