@@ -1,49 +1,7 @@
+import type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
 import type { Transport } from './transport.js';
 
-/** The Box shapes the client reads (a subset; extra fields are ignored). */
-export interface UploadSession {
-  id: string;
-  part_size: number;
-  total_parts: number;
-  num_parts_processed: number;
-  session_expires_at: string;
-  session_endpoints: { upload_part: string; commit: string; list_parts: string; abort: string; status: string };
-}
-
-export interface UploadedPart {
-  part_id: string;
-  offset: number;
-  size: number;
-  sha1: string;
-}
-
-export interface BoxFile {
-  type: 'file';
-  id: string;
-  name: string;
-  size: number;
-  sha1: string;
-  etag: string;
-  modified_at?: string;
-  parent?: { id: string; name?: string } | null;
-  file_version?: { id: string };
-}
-
-export interface BoxFolder {
-  type: 'folder';
-  id: string;
-  name: string;
-  modified_at?: string;
-}
-
-export type BoxItem = BoxFile | BoxFolder;
-
-export interface BoxUser {
-  type: 'user';
-  id: string;
-  name: string;
-  login: string;
-}
+export type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
 
 export interface Endpoints {
   /** The API base, e.g. `http://host:8080/2.0` (Box: `https://api.box.com/2.0`). */

@@ -1,3 +1,5 @@
+import { isRetryableStatus } from './retry.js';
+
 /** Every failure of the client is one of these; `instanceof` and `.kind` both tell them apart. */
 export class PartwayClientError extends Error {
   readonly kind: 'api' | 'network' | 'verification' | 'aborted' | 'usage' | 'changed';
@@ -30,7 +32,7 @@ export class BoxApiError extends PartwayClientError {
 
   /** Worth trying again: the server is busy or broken for now, not refusing the request. */
   get retryable(): boolean {
-    return this.status === 429 || this.status >= 500 && this.status !== 501 && this.status !== 507;
+    return isRetryableStatus(this.status);
   }
 }
 

@@ -1,14 +1,8 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { AbortedError, BoxApiError, NetworkError, PartwayClientError } from './errors.js';
+import { DEFAULT_RETRY, retryAfterSeconds, retryDelayMs, type RetryPolicy } from './retry.js';
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 500, maxDelayMs: 30_000 };
+export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export interface CallOptions {
   method: Dispatcher.HttpMethod;
@@ -64,7 +58,7 @@ export class Transport {
         if (!retryable || attempt >= this.#retry.attempts) throw error;
         retryAfter = error instanceof BoxApiError ? error.retryAfterSeconds : undefined;
       }
-      await sleep(this.#delay(attempt, retryAfter), options.signal);
+      await sleep(retryDelayMs(this.#retry, attempt, retryAfter), options.signal);
     }
   }
 
@@ -127,11 +121,6 @@ export class Transport {
     await this.dispatcher.close();
   }
 
-  #delay(attempt: number, retryAfterSeconds: number | undefined): number {
-    if (retryAfterSeconds !== undefined) return Math.min(retryAfterSeconds * 1000, this.#retry.maxDelayMs);
-    const exponential = Math.min(this.#retry.baseDelayMs * 2 ** (attempt - 1), this.#retry.maxDelayMs);
-    return exponential / 2 + Math.random() * exponential / 2;
-  }
 }
 
 function apiError(options: CallOptions, response: Dispatcher.ResponseData, json: any, text: string): BoxApiError {
@@ -155,14 +144,6 @@ function parseJson(text: string): any {
   } catch {
     return undefined;
   }
-}
-
-export function retryAfterSeconds(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  if (/^[0-9]+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 /** Waits, or rejects with AbortedError as soon as the signal fires. */

@@ -5,50 +5,16 @@
  * 5xx are retried with backoff, honouring Retry-After, as the Node client's transport does.
  */
 
-export interface UploadSession {
-  id: string;
-  part_size: number;
-  total_parts: number;
-  num_parts_processed: number;
-  session_expires_at: string;
-  session_endpoints: { upload_part: string; commit: string; list_parts: string; abort: string; status: string };
-}
+import type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from '../../src/client/box-types.js';
+import { DEFAULT_RETRY, isRetryableStatus, retryAfterSeconds, retryDelayMs, type RetryPolicy } from '../../src/client/retry.js';
 
-export interface UploadedPart {
-  part_id: string;
-  offset: number;
-  size: number;
-  sha1: string;
-}
-
-export interface FolderMini {
-  type: 'folder';
-  id: string;
-  name: string;
-  modified_at?: string;
-}
-
-export interface FileMini {
-  type: 'file';
-  id: string;
-  name: string;
-  size: number;
-  sha1: string;
-  etag: string;
-  modified_at?: string;
-}
-
-export type Item = FileMini | FolderMini;
+export type { BoxUser, UploadedPart, UploadSession } from '../../src/client/box-types.js';
+export type FileMini = BoxFile;
+export type FolderMini = BoxFolder;
+export type Item = BoxItem;
 
 export interface Folder extends FolderMini {
   path_collection: { total_count: number; entries: FolderMini[] };
-}
-
-export interface BoxUser {
-  type: 'user';
-  id: string;
-  name: string;
-  login: string;
 }
 
 /** The server refused the request; `code` is Box's error code (`http_<status>` if the body was not Box's). */
@@ -74,7 +40,7 @@ export class BoxApiError extends Error {
 
   /** Worth trying again: the server is busy or broken for now, not refusing the request. */
   get retryable(): boolean {
-    return this.status === 429 || (this.status >= 500 && this.status !== 501 && this.status !== 507);
+    return isRetryableStatus(this.status);
   }
 }
 
@@ -94,14 +60,6 @@ export class AbortedError extends Error {
   }
 }
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 500, maxDelayMs: 30_000 };
 
 interface CallOptions {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -279,7 +237,7 @@ export class BoxApi {
         if (error instanceof NetworkError) await options.beforeRetry?.();
         retryAfter = error instanceof BoxApiError ? error.retryAfterSeconds : undefined;
       }
-      await sleep(this.#delay(attempt, retryAfter), options.signal);
+      await sleep(retryDelayMs(this.#retry, attempt, retryAfter), options.signal);
       await whenOnline(options.signal);
     }
   }
@@ -328,11 +286,6 @@ export class BoxApi {
     return { status: response.status, headers: response.headers, url: response.url, json };
   }
 
-  #delay(attempt: number, retryAfter: number | undefined): number {
-    if (retryAfter !== undefined) return Math.min(retryAfter * 1000, this.#retry.maxDelayMs);
-    const exponential = Math.min(this.#retry.baseDelayMs * 2 ** (attempt - 1), this.#retry.maxDelayMs);
-    return exponential / 2 + Math.random() * exponential / 2;
-  }
 }
 
 function parseJson(text: string): any {
@@ -342,13 +295,6 @@ function parseJson(text: string): any {
   } catch {
     return undefined;
   }
-}
-
-export function retryAfterSeconds(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^[0-9]+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 /** Waits, or rejects with AbortedError as soon as the signal fires. */
