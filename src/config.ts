@@ -1,5 +1,8 @@
 import { resolve } from 'node:path';
-import { S3_MIN_PART_SIZE, type S3Settings } from './blobs/s3-store.js';
+import type { S3Settings } from './blobs/s3-store.js';
+
+/** S3 refuses parts under 5 MiB except the last (kept here so that config does not load the AWS SDK). */
+const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /**
  * Every setting, once: its environment variable, its `--flag` twin, its default and what it means.

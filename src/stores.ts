@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskBlobStore } from './blobs/disk-store.js';
-import { S3BlobStore } from './blobs/s3-store.js';
 import type { BlobStore } from './blobs/store.js';
 import type { PartwayConfig } from './config.js';
-import { PostgresMetadataStore } from './metadata/postgres/postgres-store.js';
 import { SqliteMetadataStore } from './metadata/sqlite/sqlite-store.js';
 import type { MetadataStore } from './metadata/store.js';
+
+// PostgreSQL and S3 are loaded only when configured: the AWS SDK alone adds tens of MiB to a node.
 
 export interface Stores {
   metadata: MetadataStore;
@@ -18,20 +18,20 @@ export interface Stores {
 
 type StoreSettings = Pick<PartwayConfig, 'dataDir' | 'databaseUrl' | 's3'>;
 
-/**
- * Opens the metadata store: PostgreSQL when a database URL is set, else SQLite in the data directory.
- * `owner`: the caller is the server process (for SQLite, the only one that owns the file).
- */
-export async function openMetadata(settings: StoreSettings, options: { owner?: boolean } = {}): Promise<MetadataStore> {
-  if (settings.databaseUrl !== undefined) return PostgresMetadataStore.open(settings.databaseUrl);
+/** Opens the metadata store: PostgreSQL when a database URL is set, else SQLite in the data directory. */
+export async function openMetadata(settings: StoreSettings): Promise<MetadataStore> {
+  if (settings.databaseUrl !== undefined) {
+    const { PostgresMetadataStore } = await import('./metadata/postgres/postgres-store.js');
+    return PostgresMetadataStore.open(settings.databaseUrl);
+  }
   await mkdir(settings.dataDir, { recursive: true });
-  return new SqliteMetadataStore(join(settings.dataDir, 'partway.db'), options);
+  return new SqliteMetadataStore(join(settings.dataDir, 'partway.db'));
 }
 
 /** The stores a server runs on: SQLite and the local disk by default, PostgreSQL and S3 when configured. */
 export async function openStores(settings: StoreSettings): Promise<Stores> {
-  const metadata = await openMetadata(settings, { owner: true });
-  const s3 = settings.s3 === undefined ? undefined : new S3BlobStore(settings.s3);
+  const metadata = await openMetadata(settings);
+  const s3 = settings.s3 === undefined ? undefined : new (await import('./blobs/s3-store.js')).S3BlobStore(settings.s3);
   const blobs = s3 ?? await new DiskBlobStore(join(settings.dataDir, 'blobs')).init();
   return {
     metadata,

@@ -75,8 +75,19 @@ export class DiskBlobStore implements BlobStore {
     await rm(join(this.#dir(uploadRef), leftover ? partRef : checkPartRef(partRef)), { force: true });
   }
 
-  readPart(uploadRef: string, partRef: string): Readable {
-    return createReadStream(join(this.#dir(uploadRef), checkPartRef(partRef)), { highWaterMark: READ_CHUNK });
+  /** Reads into one reused buffer: parts are re-read for hashing as fast as they arrive, so no garbage. */
+  async *readPart(uploadRef: string, partRef: string): AsyncGenerator<Uint8Array> {
+    const file = await open(join(this.#dir(uploadRef), checkPartRef(partRef)), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, null);
+        if (bytesRead === 0) return;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await file.close();
+    }
   }
 
   async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {

@@ -28,9 +28,10 @@ export interface BlobStore {
   check(): Promise<void>;
   /**
    * Reads one written part before the upload is completed; only stores that can (the disk; S3 cannot),
-   * which lets the whole-file SHA-1 be computed while parts arrive.
+   * which lets the whole-file SHA-1 be computed while parts arrive. Chunks may share one buffer: each
+   * is valid only until the next is asked for.
    */
-  readPart?(uploadRef: string, partRef: string): Readable;
+  readPart?(uploadRef: string, partRef: string): AsyncIterable<Uint8Array>;
   /**
    * Every upload the storage holds, for the repair after a crash; only for a store that one process
    * owns (the local disk). Others leave it out.

@@ -20,6 +20,7 @@ for (const setting of SETTINGS) {
 }
 serve.action(async (flags: Partial<Record<SettingKey, string>>) => {
   const config = loadConfig(flags);
+  const { createPartway } = await import('../server.js');
   const partway = await createPartway(config);
   const address = await partway.listen();
   partway.app.log.info({ address, dataDir: config.dataDir }, `Partway is serving on ${address}`);
@@ -42,6 +43,7 @@ const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL meta
 
 async function withTokens<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
   const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores.js'), import('../core/tokens.js')]);
   const metadata = await openMetadata(config);
   try {
     return await work(new Tokens(metadata));

@@ -130,6 +130,7 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
         uploaded.push(already);
         partsSkipped++;
         progress.add(part.bytes.length);
+        part.release();
         continue;
       }
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
@@ -143,7 +144,10 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
           failure ??= error;
           stop.abort();
         })
-        .finally(() => inFlight.delete(sending));
+        .finally(() => {
+          part.release();
+          inFlight.delete(sending);
+        });
       inFlight.add(sending);
     }
     await Promise.all(inFlight);

@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { MetadataStore, UploadSessionRecord } from '../metadata/store.js';
 
 interface Progress {
@@ -22,11 +21,11 @@ const MAX_SESSIONS = 10_000;
  */
 export class WholeFileHashes {
   readonly #metadata: MetadataStore;
-  readonly #readPart: (uploadRef: string, partRef: string) => Readable;
+  readonly #readPart: (uploadRef: string, partRef: string) => AsyncIterable<Uint8Array>;
   readonly #sessions = new Map<string, Progress>();
   readonly #onError: (error: unknown) => void;
 
-  constructor(metadata: MetadataStore, readPart: (uploadRef: string, partRef: string) => Readable, onError: (error: unknown) => void) {
+  constructor(metadata: MetadataStore, readPart: (uploadRef: string, partRef: string) => AsyncIterable<Uint8Array>, onError: (error: unknown) => void) {
     this.#metadata = metadata;
     this.#readPart = readPart;
     this.#onError = onError;
@@ -72,7 +71,7 @@ export class WholeFileHashes {
     for (;;) {
       const part = await this.#metadata.getPart(session.id, progress.nextOffset);
       if (!part) return;
-      for await (const chunk of this.#readPart(session.uploadRef, part.partRef)) progress.hash.update(chunk as Buffer);
+      for await (const chunk of this.#readPart(session.uploadRef, part.partRef)) progress.hash.update(chunk);
       progress.nextOffset += part.size;
       if (progress.nextOffset >= session.fileSize) {
         progress.sha1 = progress.hash.digest('hex');

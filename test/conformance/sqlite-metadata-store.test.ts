@@ -24,8 +24,8 @@ describe('SqliteMetadataStore on its database file', () => {
   let dir: string;
   let path: string;
   const opened: SqliteMetadataStore[] = [];
-  const openStore = (options?: { owner?: boolean }) => {
-    const store = new SqliteMetadataStore(path, options);
+  const openStore = () => {
+    const store = new SqliteMetadataStore(path);
     opened.push(store);
     return store;
   };
@@ -48,7 +48,7 @@ describe('SqliteMetadataStore on its database file', () => {
   });
 
   it('reopening the file keeps users, files, sessions, parts, garbage and secrets', async () => {
-    const first = openStore({ owner: true });
+    const first = openStore();
     const alice = await first.ensureUser('alice', T0);
     const file = outcome(await first.createFile({
       ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
@@ -66,7 +66,7 @@ describe('SqliteMetadataStore on its database file', () => {
     await first.getOrCreateSecret('links', () => 'secret-1');
     await first.close();
 
-    const second = openStore({ owner: true });
+    const second = openStore();
     expect(await second.getUserByName('alice')).toEqual(alice);
     expect(await second.getItem(file.id)).toEqual(file);
     expect(await second.getSession(active.id)).toEqual({ ...active, partsStored: 1 });
@@ -79,8 +79,8 @@ describe('SqliteMetadataStore on its database file', () => {
     expect(bob.rootFolderId).not.toBe(alice.rootFolderId);
   });
 
-  it('opening as the owner clears part writes a crashed predecessor left in flight', async () => {
-    const crashed = openStore({ owner: true });
+  it('part writes in flight do not outlive the process that started them (a crashed write is not in flight)', async () => {
+    const crashed = openStore();
     const alice = await crashed.ensureUser('alice', T0);
     const s = session(alice);
     await crashed.createSession(s, NO_LIMITS);
@@ -88,24 +88,12 @@ describe('SqliteMetadataStore on its database file', () => {
     expect(await crashed.partWritesInFlight(s.id, T0)).toEqual([0]);
     await crashed.close();
 
-    const successor = openStore({ owner: true });
+    const successor = openStore();
     expect(await successor.partWritesInFlight(s.id, T0)).toEqual([]);
   });
 
-  it('opening without `owner` (a CLI command beside the server) keeps part writes in flight', async () => {
-    const server = openStore({ owner: true });
-    const alice = await server.ensureUser('alice', T0);
-    const s = session(alice);
-    await server.createSession(s, NO_LIMITS);
-    await server.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 8_388_608, expiresAt: T0 + 60_000 });
-
-    const cli = openStore();
-    expect(await cli.partWritesInFlight(s.id, T0)).toEqual([8_388_608]);
-    expect(await server.partWritesInFlight(s.id, T0)).toEqual([8_388_608]);
-  });
-
   it('two connections to one file see each other\'s writes', async () => {
-    const server = openStore({ owner: true });
+    const server = openStore();
     const cli = openStore();
     const alice = await cli.ensureUser('alice', T0);
     await cli.addToken({ id: '0123456789abcdef', userId: alice.id, secretHash: 'c'.repeat(64), createdAt: T0, revokedAt: null });

@@ -103,7 +103,7 @@ describe('files', () => {
     const tampered = [
       `${other.id}.${versionId}.${expires}.${mac}`,
       `${fileId}.${versionId}.${Number(expires) + 1000}.${mac}`,
-      `${fileId}.${versionId}.${expires}.${mac!.slice(0, -1)}A`,
+      `${fileId}.${versionId}.${expires}.${mac!.slice(0, -1)}${mac!.endsWith("A") ? "B" : "A"}`,
       'garbage',
     ];
     for (const bad of tampered) {

@@ -89,4 +89,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // Part writes in flight are kept in the server's memory (see SqliteMetadataStore.startPartWrite).
+  'DROP TABLE part_writes;',
 ];

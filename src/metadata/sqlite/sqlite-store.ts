@@ -19,12 +19,9 @@ const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.ver
 export class SqliteMetadataStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #partWrites = new Map<string, PartWrite>();
 
-  /**
-   * `owner`: this process is the server that owns the file, so part writes still marked in flight
-   * were left by a crashed predecessor and are cleared.
-   */
-  constructor(path: string, options: { owner?: boolean } = {}) {
+  constructor(path: string) {
     this.#db = new Database(path);
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
@@ -32,7 +29,6 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#db.pragma('foreign_keys = ON');
     migrate(this.#db);
     this.#sql = prepare(this.#db);
-    if (options.owner) this.#db.exec('DELETE FROM part_writes');
   }
 
   async ensureUser(name: string, now: Millis): Promise<UserRecord> {
@@ -198,16 +194,20 @@ export class SqliteMetadataStore implements MetadataStore {
     return { total, entries: rows.map(toPart) };
   }
 
+  // Part writes in flight live in memory: one process owns the file, a restart forgets them as it
+  // must, and it spares every part two fsync'd transactions.
   async startPartWrite(write: PartWrite): Promise<void> {
-    this.#write(() => this.#sql.insertPartWrite.run(write.writeId, write.sessionId, write.offset, write.expiresAt));
+    this.#partWrites.set(write.writeId, write);
   }
 
   async endPartWrite(writeId: string): Promise<void> {
-    this.#write(() => this.#sql.deletePartWrite.run(writeId));
+    this.#partWrites.delete(writeId);
   }
 
   async partWritesInFlight(sessionId: string, now: Millis): Promise<number[]> {
-    return (this.#sql.partWritesOf.all(sessionId, now) as Array<{ byte_offset: number }>).map((r) => r.byte_offset);
+    return [...this.#partWrites.values()]
+      .filter((write) => write.sessionId === sessionId && write.expiresAt > now)
+      .map((write) => write.offset);
   }
 
   async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
@@ -437,9 +437,6 @@ function prepare(db: Database.Database) {
     countParts: s('SELECT count(*) AS n FROM parts WHERE session_id = ?'),
     parts: s('SELECT * FROM parts WHERE session_id = ? ORDER BY byte_offset LIMIT ? OFFSET ?'),
     deleteParts: s('DELETE FROM parts WHERE session_id = ?'),
-    insertPartWrite: s('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES (?, ?, ?, ?)'),
-    deletePartWrite: s('DELETE FROM part_writes WHERE write_id = ?'),
-    partWritesOf: s('SELECT byte_offset FROM part_writes WHERE session_id = ? AND expires_at > ?'),
     liveSessionByRef: s(`SELECT id FROM upload_sessions WHERE upload_ref = ? AND state IN ('active', 'committed')`),
     partRefsOf: s('SELECT part_ref FROM parts WHERE session_id = ?'),
     versionByBlob: s('SELECT id FROM file_versions WHERE blob_key = ? LIMIT 1'),
