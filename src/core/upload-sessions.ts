@@ -41,6 +41,9 @@ export interface CommitRequest {
   description?: string | undefined;
 }
 
+/** Parts the whole-file hash may lag behind the newest part before part answers wait for it. */
+const WHOLE_FILE_HASH_MAX_LAG = 4;
+
 export type CommitOutcome = { file: FileRecord } | { retryAfterSeconds: number };
 
 /**
@@ -271,6 +274,8 @@ export class UploadSessions {
     });
     if ('recorded' in result) {
       this.#hashes?.partRecorded(session);
+      // The part is stored; its answer waits only if the whole-file hash has fallen far behind.
+      await this.#hashes?.keepUp(session, slot.offset, WHOLE_FILE_HASH_MAX_LAG * session.partSize);
       return result.recorded;
     }
     await discard();

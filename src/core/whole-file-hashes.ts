@@ -7,6 +7,8 @@ interface Progress {
   nextOffset: number;
   catchUp: Promise<void> | undefined;
   sha1: string | undefined;
+  /** Called each time the prefix grows (parts waiting for the hash to come closer). */
+  onAdvance: Array<() => void>;
 }
 
 /** At most this many sessions' hashes are kept; the oldest are dropped (their commit reads the file instead). */
@@ -35,11 +37,23 @@ export class WholeFileHashes {
   partRecorded(session: UploadSessionRecord): void {
     let progress = this.#sessions.get(session.id);
     if (!progress) {
-      progress = { hash: createHash('sha1'), nextOffset: 0, catchUp: undefined, sha1: undefined };
+      progress = { hash: createHash('sha1'), nextOffset: 0, catchUp: undefined, sha1: undefined, onAdvance: [] };
       this.#sessions.set(session.id, progress);
       if (this.#sessions.size > MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
     }
     this.#run(session, progress);
+  }
+
+  /**
+   * Waits while the catch-up is running and lags more than `maxLagBytes` behind `offset`. Parts then
+   * arrive no faster than the whole file is hashed, so what a commit waits for stays bounded whatever
+   * the file size. It never waits on a prefix that cannot grow (parts sent far out of order).
+   */
+  async keepUp(session: UploadSessionRecord, offset: number, maxLagBytes: number): Promise<void> {
+    const progress = this.#sessions.get(session.id);
+    while (progress?.catchUp && progress.sha1 === undefined && offset - progress.nextOffset > maxLagBytes) {
+      await new Promise<void>((resolve) => progress.onAdvance.push(resolve));
+    }
   }
 
   /** The SHA-1 (hex) of the whole file if every part has been hashed, waiting for a catch-up in progress. */
@@ -64,7 +78,12 @@ export class WholeFileHashes {
       })
       .finally(() => {
         progress.catchUp = undefined;
+        this.#advanced(progress);
       });
+  }
+
+  #advanced(progress: Progress): void {
+    for (const resolve of progress.onAdvance.splice(0)) resolve();
   }
 
   async #catchUp(session: UploadSessionRecord, progress: Progress): Promise<void> {
@@ -73,6 +92,7 @@ export class WholeFileHashes {
       if (!part) return;
       for await (const chunk of this.#readPart(session.uploadRef, part.partRef)) progress.hash.update(chunk);
       progress.nextOffset += part.size;
+      this.#advanced(progress);
       if (progress.nextOffset >= session.fileSize) {
         progress.sha1 = progress.hash.digest('hex');
         return;
