@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { loadConfig, SETTINGS, type SettingKey } from '../config.js';
-import { Tokens } from '../core/tokens.js';
+import type { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
-import { createPartway } from '../server.js';
 import { registerClientCommands } from './client-commands.js';
-import { openMetadata } from '../stores.js';
+
+// The server stack (Fastify, SQLite, ...) is loaded only by the commands that need it, so that
+// `partway upload` starts small and stays small.
 
 const program = new Command('partway')
   .description('Partway: a self-hosted server for very large uploads, speaking Box\'s Chunked Upload API')

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MetadataUnavailableError, StorageFullError } from '../store-errors.js';
-import { BOX_ERRORS, BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
+import { BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
 import type { Metrics } from './metrics.js';
 import { presentItemMini } from './present.js';
 
@@ -88,9 +88,3 @@ function isClientGone(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.message === 'aborted';
 }
-
-export function notFoundError(): BoxError {
-  return new BoxError('not_found', 'Not Found');
-}
-
-export { BOX_ERRORS };

@@ -69,7 +69,7 @@ describe.skipIf(!SHARED_BACKENDS)('three Partway nodes on one PostgreSQL and one
 
     // Every part of every session at once, each session's parts on different nodes; the first part of
     // each session is also sent twice at the same moment through two nodes (a client's retry).
-    const puts = files.flatMap((file, fileIndex) => [0, 1, 2, 3].map((part) => ({ node: fileIndex + part, fileIndex, part })));
+    const puts = files.flatMap((_, fileIndex) => [0, 1, 2, 3].map((part) => ({ node: fileIndex + part, fileIndex, part })));
     const duplicates = files.map((_, fileIndex) => ({ node: fileIndex + 1, fileIndex, part: 0 }));
     const replies = await Promise.all([...puts, ...duplicates].map(({ node, fileIndex, part }) => putPart(node, sessions[fileIndex]!, files[fileIndex]!.data, part)));
     expect(replies.map((reply) => reply.status)).toEqual(replies.map(() => 200));
