@@ -11,7 +11,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BenchContext, type ThroughputRun } from './lib/context.js';
 import { sha1File } from './lib/data.js';
-import { freePort, resultOf, startTs, stop, waitForHttp } from './lib/proc.js';
+import { freePort, resultOf, SERVER_NODE_OPTIONS, startTs, stop, waitForHttp } from './lib/proc.js';
 import { mibPerSecond } from './lib/stats.js';
 import { machineBusySeconds, RssSampler } from './rss.js';
 
@@ -24,7 +24,7 @@ export async function runLimit(context: BenchContext, run: number): Promise<Thro
   const layout = process.env.BENCH_LIMIT_LAYOUT === 'file' ? 'file' : 'parts';
   const server = startTs('servers/limit-server.ts', [
     '--dir', dir, '--port', String(port), '--part-size', String(context.partSize), '--layout', layout,
-  ], { echo: 'limit-server' });
+  ], { echo: 'limit-server', nodeArgs: [...SERVER_NODE_OPTIONS] });
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(base, server);

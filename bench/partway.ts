@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type BenchContext, type ThroughputRun } from './lib/context.js';
 import { startPartway } from './lib/partway-server.js';
-import { PARTWAY_CLI, resultOf, ROOT, start, startTs } from './lib/proc.js';
+import { PARTWAY_CLI, resultOf, ROOT, SERVER_NODE_OPTIONS, start, startTs } from './lib/proc.js';
 import { mibPerSecond } from './lib/stats.js';
 import { machineBusySeconds, RssSampler } from './rss.js';
 
@@ -61,7 +61,8 @@ export async function runCliRss(context: BenchContext, file: string, fileSha1: s
   try {
     const serverSampler = new RssSampler(server.pid, 100);
     const t0 = performance.now();
-    const cli = start(process.execPath, [PARTWAY_CLI, 'upload', file, '--parallel', String(context.parallel), '--json'], {
+    // With the options the bin's shebang gives every `partway` command.
+    const cli = start(process.execPath, [...SERVER_NODE_OPTIONS, PARTWAY_CLI, 'upload', file, '--parallel', String(context.parallel), '--json'], {
       cwd: ROOT, echo: 'partway-cli',
       env: {
         ...process.env, PARTWAY_SERVER: server.url, PARTWAY_TOKEN: server.token, PARTWAY_STATE_DIR: stateDir,

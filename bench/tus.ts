@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BenchContext, type ThroughputRun } from './lib/context.js';
 import { sha1File } from './lib/data.js';
-import { freePort, resultOf, startTs, stop, waitForHttp } from './lib/proc.js';
+import { freePort, resultOf, SERVER_NODE_OPTIONS, startTs, stop, waitForHttp } from './lib/proc.js';
 import { mibPerSecond } from './lib/stats.js';
 import { machineBusySeconds, RssSampler } from './rss.js';
 
@@ -18,7 +18,7 @@ export async function runTus(context: BenchContext, run: number, checksum: boole
   const dir = join(context.tmpDir, `${name}-${run}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
   const port = await freePort();
-  const server = startTs('servers/tus-server.ts', ['--dir', dir, '--port', String(port)], { echo: 'tus-server' });
+  const server = startTs('servers/tus-server.ts', ['--dir', dir, '--port', String(port)], { echo: 'tus-server', nodeArgs: [...SERVER_NODE_OPTIONS] });
   try {
     const endpoint = `http://127.0.0.1:${port}/files`;
     await waitForHttp(endpoint, server);

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, PARTWAY_CLI, resultOf, ROOT, start, stop, waitForHttp, type Spawned } from './proc.js';
+import { freePort, PARTWAY_CLI, resultOf, ROOT, SERVER_NODE_OPTIONS, start, stop, waitForHttp, type Spawned } from './proc.js';
 
 export interface PartwayServer {
   proc: Spawned;
@@ -27,7 +27,8 @@ export async function startPartway(tmpDir: string, options: { name: string; cpuP
 
   const port = await freePort();
   const nodeArgs = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `server-${options.name}-${Date.now()}.cpuprofile`] : [];
-  const proc = start(process.execPath, [...nodeArgs, PARTWAY_CLI, 'serve'], {
+  // As `npm start` runs it.
+  const proc = start(process.execPath, [...SERVER_NODE_OPTIONS, ...nodeArgs, PARTWAY_CLI, 'serve'], {
     cwd: ROOT,
     echo: 'partway-server',
     env: {

@@ -88,6 +88,12 @@ export function start(command: string, args: string[], options: SpawnOptions & {
 }
 
 /** A TypeScript file of this directory run by node with tsx's loader: one process, whose pid we poll. */
+/**
+ * The Node options every server of the bench runs with: those `npm start` gives Partway
+ * (src/cli/node-options.ts), given to the tus and limit servers too so that all run alike.
+ */
+export { SERVER_NODE_OPTIONS } from '../../dist/cli/node-options.js';
+
 export function startTs(file: string, args: string[], options: SpawnOptions & { echo?: string; nodeArgs?: string[] } = {}): Spawned {
   return start(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', join(BENCH_DIR, file), ...args], { cwd: ROOT, ...options });
 }

@@ -1,9 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 import { Command, Option } from 'commander';
 import { loadConfig, SETTINGS, type SettingKey } from '../config.js';
 import type { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
 import { registerClientCommands } from './client-commands.js';
+import { missingServerNodeOptions } from './node-options.js';
 
 // The server stack (Fastify, SQLite, ...) is loaded only by the commands that need it, so that
 // `partway upload` starts small and stays small.
@@ -23,6 +24,10 @@ serve.action(async (flags: Partial<Record<SettingKey, string>>) => {
   const config = loadConfig(flags);
   const { createPartway } = await import('../server.js');
   const partway = await createPartway(config);
+  const missing = missingServerNodeOptions();
+  if (missing.length > 0) {
+    partway.app.log.warn({ missing }, `Node was started without ${missing.join(' ')}: large uploads will cost more CPU (see the README)`);
+  }
   const address = await partway.listen();
   partway.app.log.info({ address, dataDir: config.dataDir }, `Partway is serving on ${address}`);
   let closing = false;

@@ -1,6 +1,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SERVER_NODE_OPTIONS } from '../../src/cli/node-options.js';
 
 /** The built CLI, as `npx partway` runs it. */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -17,9 +18,12 @@ export interface ServerProcess {
   output(): string;
 }
 
-/** Starts `partway serve` as its own process and resolves once it listens. */
-export function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+/**
+ * Starts `partway serve` as its own process, with the Node options `npm start` gives it (or
+ * `nodeOptions`), and resolves once it listens.
+ */
+export function spawnServer(env: Record<string, string>, nodeOptions: readonly string[] = SERVER_NODE_OPTIONS): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeOptions, CLI, 'serve'], {
     env: { ...process.env, PARTWAY_PORT: '0', PARTWAY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, partRequest, randomData, sha1Base64, sha1Hex } from '../helpers/partway.js';
-import { runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
+import { SERVER_NODE_OPTIONS } from '../../src/cli/node-options.js';
+import { CLI, runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
 
 const PART = 1024 * 1024;
 const SIZE = 4 * PART - 123;
@@ -41,6 +42,21 @@ describe('the partway command', () => {
     await runCli(['token', 'revoke', id, '--data-dir', dataDir]);
     expect((await call('GET', `${running.url}/2.0/users/me`, { token })).status).toBe(401);
     expect((await runCli(['token', 'list'], settings(dataDir))).stdout).toMatch(/revoked/);
+  });
+
+  it('runs with its Node options: the bin\'s shebang and npm start pass them; a server started without them warns', async () => {
+    const shebang = (await readFile(CLI, 'utf8')).split('\n')[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVER_NODE_OPTIONS.join(' ')}`);
+    const start = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).scripts.start;
+    expect(start).toBe(`node ${SERVER_NODE_OPTIONS.join(' ')} dist/cli/main.js serve`);
+
+    dataDir = await mkdtemp(join(tmpdir(), 'partway-options-'));
+    running = await spawnServer(settings(dataDir));
+    expect(running.output()).not.toContain('Node was started without');
+    running.child.kill('SIGKILL');
+    await waitForExit(running.child);
+    running = await spawnServer(settings(dataDir), []);
+    expect(running.output()).toContain(`Node was started without ${SERVER_NODE_OPTIONS.join(' ')}`);
   });
 
   it('creates tokens from several processes at once on a new data directory', async () => {
