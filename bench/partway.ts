@@ -10,6 +10,7 @@ import { type BenchContext, type ThroughputRun } from './lib/context.js';
 import { startPartway } from './lib/partway-server.js';
 import { PARTWAY_CLI, resultOf, ROOT, SERVER_NODE_OPTIONS, start, startTs } from './lib/proc.js';
 import { mibPerSecond } from './lib/stats.js';
+import { LatencyProbe } from './lib/latency-probe.js';
 import { machineBusySeconds, RssSampler } from './rss.js';
 
 interface PartwayClientResult {
@@ -22,12 +23,14 @@ export async function runPartway(context: BenchContext, run: number): Promise<Th
   try {
     const busy0 = machineBusySeconds();
     const sampler = new RssSampler(server.pid, 100);
+    const probe = new LatencyProbe(`${server.url}/2.0/users/me`, server.token);
     const nodeArgs = context.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfDir, '--cpu-prof-name', `client-e2e${run}-${Date.now()}.cpuprofile`] : [];
     const client = startTs('clients/partway-client.ts', [
       '--server', server.url, '--token', server.token, '--file', context.file, '--parallel', String(context.parallel), '--name', `bench-${run}.bin`,
     ], { nodeArgs, echo: 'partway-client' });
     const result = await resultOf<PartwayClientResult>(client, 'partway client');
     const rss = sampler.stop();
+    const probed = await probe.stop();
     const busy = machineBusySeconds() - busy0;
     if (result.sha1 !== context.fileSha1 || result.serverSha1 !== context.fileSha1 || result.bytes !== context.fileSize) {
       throw new Error(`Partway stored ${result.serverSha1} (client read ${result.sha1}); the file is ${context.fileSha1}`);
@@ -37,7 +40,10 @@ export async function runPartway(context: BenchContext, run: number): Promise<Th
       serverPeakRssMiB: rss.peakMiB, serverCpuSeconds: rss.cpuSeconds, clientCpuSeconds: result.clientCpuSeconds,
       clientMaxRssMiB: result.clientMaxRssMiB,
       otherCpuSeconds: rss.cpuSeconds === undefined ? undefined : busy - rss.cpuSeconds - result.clientCpuSeconds,
-      detail: { createMs: result.createMs, partsMs: result.partsMs, commitMs: result.commitMs },
+      detail: {
+        createMs: result.createMs, partsMs: result.partsMs, commitMs: result.commitMs,
+        probeCount: probed.count, probeP50Ms: probed.p50Ms, probeP99Ms: probed.p99Ms, probeMaxMs: probed.maxMs,
+      },
     };
   } finally {
     await server.close();

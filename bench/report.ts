@@ -56,6 +56,7 @@ export function headlines(results: BenchResults): Headlines {
     ['ratio_vs_tus_sha1', ratio(partway, mbs('tus_sha1'))],
     ['ratio_vs_limit', ratio(partway, mbs('limit'))],
     ['partway_commit_ms_in_e2e', med(runsOf(results, 'partway'), (run) => run.detail.commitMs)],
+    ['other_request_p99_ms_during_upload', med(runsOf(results, 'partway'), (run) => run.detail.probeP99Ms)],
     ['commit_ms_1g', results.commit1g.length ? median(results.commit1g.map((run) => run.commitMs)) : undefined],
     ['commit_ms_8g', results.commit8g.length ? median(results.commit8g.map((run) => run.commitMs)) : undefined],
     ['commit_growth_ms_per_gib', commitGrowth(results)],
@@ -135,6 +136,8 @@ export function renderReport(results: BenchResults): string {
   if (partway.length) {
     lines.push('');
     lines.push(`Partway e2e phases (median ms): create ${fmt(med(partway, (r) => r.detail.createMs), 0)}, parts ${fmt(med(partway, (r) => r.detail.partsMs), 0)}, commit ${fmt(med(partway, (r) => r.detail.commitMs), 0)}.`);
+    lines.push(`Other requests during the upload (\`GET /2.0/users/me\`, one every 25 ms, median of the runs): p50 ${fmt(med(partway, (r) => r.detail.probeP50Ms))} ms, `
+      + `p99 ${fmt(med(partway, (r) => r.detail.probeP99Ms))} ms, max ${fmt(med(partway, (r) => r.detail.probeMaxMs))} ms, ${fmt(med(partway, (r) => r.detail.probeCount), 0)} requests per run.`);
   }
   if (results.commit1g.length || results.commit8g.length) {
     lines.push('');
