@@ -103,6 +103,21 @@ describe('SqliteMetadataStore on its database file', () => {
     expect(await server.ensureUser('alice', T0 + 5)).toEqual(alice);
   });
 
+  it('writes made at once all resolve once fsynced together, and another connection sees each of them', async () => {
+    const store = openStore();
+    const alice = await store.ensureUser('alice', T0);
+    const s = session(alice, { fileSize: 64 * 1024, partSize: 1024, totalParts: 64 });
+    await store.createSession(s, NO_LIMITS);
+    const results = await Promise.all(Array.from({ length: 64 }, (_, index) => store.recordPart({
+      sessionId: s.id, offset: index * 1024, size: 1024, sha1: 'd'.repeat(40), partId: String(index).padStart(8, '0'),
+      partRef: `${index + 1}.abc.part`, createdAt: T0,
+    })));
+    expect(results.every((result) => 'recorded' in result)).toBe(true);
+    const other = openStore();
+    expect((await other.listParts(s.id, 0, 100)).total).toBe(64);
+    expect((await other.getSession(s.id))?.partsStored).toBe(64);
+  });
+
   it('ping rejects once the store is closed, and closing twice is harmless', async () => {
     const store = openStore();
     await expect(store.ping()).resolves.toBeUndefined();

@@ -7,19 +7,22 @@ import type {
 import { StorageFullError } from '../../store-errors.js';
 import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { WalSync } from './wal-sync.js';
 
 const ITEM_COLUMNS = `items.*, file_versions.blob_key AS blob_key`;
 const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
 
 /**
- * Metadata in one SQLite file (WAL, synchronous=FULL so that a recorded part survives power loss).
- * better-sqlite3 is synchronous, so each method runs as one transaction without interleaving.
- * One server process owns the file; short-lived CLI commands may open it beside the server.
+ * Metadata in one SQLite file, in WAL mode. Every write resolves only once its commit is on disk (so a
+ * recorded part survives power loss), fsynced off the event loop by WalSync. better-sqlite3 is
+ * synchronous, so each method runs as one transaction without interleaving. One server process owns
+ * the file; short-lived CLI commands may open it beside the server.
  */
 export class SqliteMetadataStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #sql: ReturnType<typeof prepare>;
   readonly #partWrites = new Map<string, PartWrite>();
+  readonly #wal: WalSync;
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -28,6 +31,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
     migrate(this.#db);
+    // From here on commits only write the WAL; #write waits for WalSync to fsync it.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#wal = new WalSync(`${path}-wal`);
     this.#sql = prepare(this.#db);
   }
 
@@ -57,7 +63,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt));
+    await this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt));
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -289,11 +295,11 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteGarbage(id: string): Promise<void> {
-    this.#write(() => this.#sql.deleteGarbage.run(id));
+    await this.#write(() => this.#sql.deleteGarbage.run(id));
   }
 
   async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
-    this.#write(() => this.#sql.insertSetting.run(name, generate()));
+    await this.#write(() => this.#sql.insertSetting.run(name, generate()));
     return (this.#sql.setting.get(name) as { value: string }).value;
   }
 
@@ -302,15 +308,22 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async close(): Promise<void> {
+    await this.#wal.close();
     if (this.#db.open) this.#db.close();
   }
 
-  /** Runs a write; a full disk becomes StorageFullError (a 507 for the client, not a 500). */
-  #write<T>(work: () => T): T {
+  /**
+   * Runs a write and resolves once it is durable; a full disk becomes StorageFullError (a 507 for the
+   * client, not a 500).
+   */
+  async #write<T>(work: () => T): Promise<T> {
     try {
-      return work();
+      const result = work();
+      await this.#wal.sync();
+      return result;
     } catch (error) {
-      if ((error as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError({ cause: error });
+      const code = (error as { code?: string }).code;
+      if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') throw new StorageFullError({ cause: error });
       throw error;
     }
   }
