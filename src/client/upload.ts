@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { BoxApi, BoxFile, UploadedPart, UploadSession } from './box-api.js';
 import { AbortedError, BoxApiError, PartwayClientError, SourceChangedError, VerificationError } from './errors.js';
+import { PartsInFlight } from './parts-in-flight.js';
 import { openSource, type PartSource, type UploadSource } from './sources.js';
 
 /** Box refuses upload sessions for smaller files; they go through the simple upload. */
@@ -112,14 +113,13 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
   if (!Number.isFinite(concurrency)) throw new PartwayClientError('usage', `concurrency must be a number, not ${options.concurrency}`);
   const whole = createHash('sha1');
   const uploaded: UploadedPart[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  const parts = new PartsInFlight(concurrency, stop);
   let partsSent = 0;
   let partsSkipped = 0;
 
   try {
     for await (const part of input.parts(session.part_size)) {
-      if (failure !== undefined || stop.signal.aborted) break;
+      if (parts.stopped) break;
       whole.update(part.bytes);
       const partSha1 = createHash('sha1').update(part.bytes).digest();
       const already = stored.get(part.offset);
@@ -133,34 +133,27 @@ async function uploadChunked(api: BoxApi, input: PartSource, name: string | unde
         part.release();
         continue;
       }
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      if (failure !== undefined) break;
-      const sending = sendPart(api, session, input.size, part.offset, part.bytes, partSha1, stop.signal)
-        .then((stored) => {
-          uploaded.push(stored);
+      const started = await parts.start(async (signal) => {
+        try {
+          uploaded.push(await sendPart(api, session, input.size, part.offset, part.bytes, partSha1, signal));
           partsSent++;
           progress.add(part.bytes.length);
-        }, (error: unknown) => {
-          failure ??= error;
-          stop.abort();
-        })
-        .finally(() => {
+        } finally {
           part.release();
-          inFlight.delete(sending);
-        });
-      inFlight.add(sending);
+        }
+      });
+      if (!started) break;
     }
-    await Promise.all(inFlight);
+    await parts.settled();
   } catch (error) {
     // The reader failed (the source changed or ended early): stop the parts in flight before saying so.
-    stop.abort();
-    await Promise.allSettled(inFlight);
+    await parts.abandon();
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
   if (options.signal?.aborted) throw new AbortedError('The upload was stopped; run it again to resume');
-  if (failure !== undefined) throw failure;
+  if (parts.failure) throw parts.failure.error;
   await input.checkUnchanged();
 
   const sha1 = whole.digest();

@@ -1,4 +1,5 @@
 import { AbortedError, BoxApiError, type BoxApi, type FileMini, type UploadedPart, type UploadSession } from './api.js';
+import { PartsInFlight } from '../../src/client/parts-in-flight.js';
 import { IncrementalSha1, sha1Of, toBase64, toHex } from './sha1.js';
 import { uploadKey, type SavedUpload, type StateStore, type UploadIdentity } from './state-store.js';
 
@@ -188,8 +189,7 @@ async function uploadChunked(deps: EngineDeps, request: UploadRequest, opened: O
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
   const whole = await IncrementalSha1.create();
   const parts: UploadedPart[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  const inFlight = new PartsInFlight(concurrency, stop);
   let partsSent = 0;
   let partsSkipped = 0;
 
@@ -205,7 +205,7 @@ async function uploadChunked(deps: EngineDeps, request: UploadRequest, opened: O
 
   try {
     for (let offset = 0; offset < file.size; offset += partSize) {
-      if (failure !== undefined || stop.signal.aborted) break;
+      if (inFlight.stopped) break;
       const end = Math.min(offset + partSize, file.size);
       const partSha1 = await readPart(file, offset, end, whole);
       progress.bytesRead = end;
@@ -219,34 +219,27 @@ async function uploadChunked(deps: EngineDeps, request: UploadRequest, opened: O
         report();
         continue;
       }
-      while (inFlight.size >= concurrency && failure === undefined) await Promise.race(inFlight);
-      if (failure !== undefined || stop.signal.aborted) break;
-      const sending = sendPart(api, session, file, offset, end, partSha1, stop.signal)
-        .then((part) => {
-          parts.push(part);
-          partsSent++;
-          progress.bytesDone += part.size;
-          progress.partsDone++;
-          report();
-          remember.call();
-        }, (error: unknown) => {
-          failure ??= error;
-          stop.abort();
-        })
-        .finally(() => inFlight.delete(sending));
-      inFlight.add(sending);
+      const started = await inFlight.start(async (signal) => {
+        const part = await sendPart(api, session, file, offset, end, partSha1, signal);
+        parts.push(part);
+        partsSent++;
+        progress.bytesDone += part.size;
+        progress.partsDone++;
+        report();
+        remember.call();
+      });
+      if (!started) break;
     }
-    await Promise.all(inFlight);
+    await inFlight.settled();
   } catch (error) {
-    stop.abort();
-    await Promise.allSettled(inFlight);
+    await inFlight.abandon();
     throw error;
   } finally {
     options.signal.removeEventListener('abort', onAbort);
     remember.cancel();
   }
   if (options.signal.aborted) throw new AbortedError();
-  if (failure !== undefined) throw failure;
+  if (inFlight.failure) throw inFlight.failure.error;
   await store.put({ ...saved, partsStored: progress.partsDone, updatedAt: Date.now() }).catch(() => {});
 
   progress.phase = 'committing';
