@@ -129,7 +129,7 @@ export class Folders {
   async #store(upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>) {
     const uploadRef = await this.#blobs.createUpload().catch(rethrowStorageFull);
     try {
-      const meter = new PartMeter(upload.maxSize, 'file_size_limit_exceeded');
+      const meter = new PartMeter(upload.maxSize, { tooLong: 'file_size_limit_exceeded' });
       const partRef = await this.#blobs.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId() }, meter.pass(body))
         .catch(rethrowStorageFull);
       const sha1 = meter.sha1();

@@ -9,12 +9,15 @@ export class PartMeter {
   readonly #limit: number;
   readonly #tooLong: BoxErrorCode;
   readonly #hash: Hash = createHash('sha1');
+  readonly #also: Hash | undefined;
   #received = 0;
   #ended = false;
 
-  constructor(limit: number, tooLong: BoxErrorCode = 'requested_range_not_satisfiable') {
+  /** `also`, if given, is fed the same bytes (the whole-file hash, for a part at its prefix). */
+  constructor(limit: number, options: { tooLong?: BoxErrorCode; also?: Hash | undefined } = {}) {
     this.#limit = limit;
-    this.#tooLong = tooLong;
+    this.#tooLong = options.tooLong ?? 'requested_range_not_satisfiable';
+    this.#also = options.also;
   }
 
   get received(): number {
@@ -33,6 +36,7 @@ export class PartMeter {
         throw new BoxError(this.#tooLong, `The body is longer than the ${this.#limit} bytes expected`);
       }
       this.#hash.update(chunk);
+      this.#also?.update(chunk);
       yield chunk;
     }
     this.#ended = true;

@@ -6,7 +6,7 @@ import { sha1Of, PartMeter } from './hashing.js';
 import { parseContentRange, parseSha1Digest, sha1HexToBase64 } from './headers.js';
 import { newAttemptId, newSessionId, normalizeSessionId } from './ids.js';
 import { checkItemName, nameKey } from './names.js';
-import { WholeFileHashes } from './whole-file-hashes.js';
+import { WholeFileHashes, type PrefixClaim } from './whole-file-hashes.js';
 import { checkCommitParts, partSlotFor, type ListedPart, type PartSlot } from './part-rules.js';
 import { choosePartSize, totalParts, type PartSizePolicy } from './part-size.js';
 
@@ -59,8 +59,8 @@ export class UploadSessions {
   readonly #now: () => number;
   /** Called when bytes became garbage, so they are reclaimed now rather than at the next sweep. */
   readonly #onGarbage: () => void;
-  /** Whole-file SHA-1s kept up to date as parts arrive, where the blob store can read parts back. */
-  readonly #hashes: WholeFileHashes | undefined;
+  /** Whole-file SHA-1s kept up to date as parts arrive (this process's share of them). */
+  readonly #hashes: WholeFileHashes;
 
   constructor(deps: {
     metadata: MetadataStore; blobs: BlobStore; folders: Folders; limits: UploadLimits;
@@ -72,8 +72,7 @@ export class UploadSessions {
     this.#limits = deps.limits;
     this.#now = deps.now ?? Date.now;
     this.#onGarbage = deps.onGarbage ?? (() => {});
-    const readPart = deps.blobs.readPart?.bind(deps.blobs);
-    this.#hashes = readPart && new WholeFileHashes(deps.metadata, readPart, deps.onError ?? (() => {}));
+    this.#hashes = new WholeFileHashes(deps.metadata, deps.blobs.readPart?.bind(deps.blobs), deps.onError ?? (() => {}));
   }
 
   async create(user: UserRecord, request: { folderId: string; fileName: string; fileSize: number }): Promise<UploadSessionRecord> {
@@ -169,7 +168,7 @@ export class UploadSessions {
       description: request.description, now: this.#now(),
     });
     if ('committed' in result) {
-      this.#hashes?.forget(session.id);
+      this.#hashes.forget(session.id);
       return { file: result.committed };
     }
     if ('alreadyCommitted' in result) return { file: await this.#replayCommit(result.alreadyCommitted, digestSha1) };
@@ -183,7 +182,7 @@ export class UploadSessions {
   async abort(user: UserRecord, rawId: string): Promise<void> {
     const session = await this.#session(user, rawId);
     const before = await this.#metadata.abortSession(session.id);
-    this.#hashes?.forget(session.id);
+    this.#hashes.forget(session.id);
     if (before?.state === 'active') this.#onGarbage();
     else if (before?.state !== 'committed') throw this.#stateError(before);
   }
@@ -248,7 +247,21 @@ export class UploadSessions {
 
   async #writePart(session: UploadSessionRecord, slot: PartSlot, sha1: string, writeId: string,
     body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
-    const meter = new PartMeter(slot.size);
+    // A part that starts where the whole-file hash stops goes into it as it streams.
+    const claim = this.#hashes.claim(session, slot.offset);
+    let recorded = false;
+    try {
+      const part = await this.#storePart(session, slot, sha1, writeId, body, claim);
+      recorded = part.recorded;
+      return part.record;
+    } finally {
+      if (claim && !recorded) this.#hashes.abandon(session, claim);
+    }
+  }
+
+  async #storePart(session: UploadSessionRecord, slot: PartSlot, sha1: string, writeId: string,
+    body: AsyncIterable<Uint8Array>, claim: PrefixClaim | undefined): Promise<{ record: PartRecord; recorded: boolean }> {
+    const meter = new PartMeter(slot.size, { also: claim?.hash });
     const shortBody = () => new BoxError('requested_range_not_satisfiable',
       `The body ended after ${meter.received} of the ${slot.size} bytes the Content-Range names`);
     const partRef = await this.#blobs
@@ -273,14 +286,14 @@ export class UploadSessions {
       partRef, createdAt: this.#now(),
     });
     if ('recorded' in result) {
-      this.#hashes?.partRecorded(session);
+      this.#hashes.partRecorded(session, slot, claim);
       // The part is stored; its answer waits only if the whole-file hash has fallen far behind.
-      await this.#hashes?.keepUp(session, slot.offset, WHOLE_FILE_HASH_MAX_LAG * session.partSize);
-      return result.recorded;
+      await this.#hashes.keepUp(session, slot.offset, WHOLE_FILE_HASH_MAX_LAG * session.partSize);
+      return { record: result.recorded, recorded: true };
     }
     await discard();
     if ('existing' in result) {
-      if (result.existing.sha1 === sha1) return result.existing;
+      if (result.existing.sha1 === sha1) return { record: result.existing, recorded: false };
       throw new PartOverlapError(result.existing);
     }
     throw this.#stateError(result.notActive);
@@ -293,7 +306,7 @@ export class UploadSessions {
     try {
       const blobKey = await this.#blobs.completeUpload(session.uploadRef, parts).catch(rethrowStorageFull);
       // Hashed while the parts arrived, or else now, reading the joined file once.
-      const sha1 = await this.#hashes?.sha1(session) ?? await this.#hashJoined(session, blobKey);
+      const sha1 = await this.#hashes.sha1(session) ?? await this.#hashJoined(session, blobKey);
       if (await this.#metadata.setSessionContent(session.id, blobKey, sha1)) return { ...session, blobKey, contentSha1: sha1 };
     } catch (error) {
       // An abort (or expiry) racing this commit may have taken the bytes away: answer as for the abort.
