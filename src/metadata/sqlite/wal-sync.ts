@@ -34,11 +34,12 @@ export class WalSync {
     return this.#next;
   }
 
+  /** After the last write: waits for the fsyncs owed, then lets the file go. */
   async close(): Promise<void> {
-    const file = this.#file;
-    this.#file = undefined;
     await Promise.allSettled([this.#running, this.#next]);
-    if (file) await (await file).close();
+    const file = await this.#file?.catch(() => undefined);
+    this.#file = undefined;
+    await file?.close();
   }
 
   #start(): Promise<void> {
