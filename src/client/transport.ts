@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { AbortedError, BoxApiError, NetworkError, PartwayClientError } from './errors.js';
+import { boxErrorFields, parseJson, sleep as wait } from './answers.js';
 import { DEFAULT_RETRY, retryAfterSeconds, retryDelayMs, type RetryPolicy } from './retry.js';
 
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -124,40 +125,16 @@ export class Transport {
 }
 
 function apiError(options: CallOptions, response: Dispatcher.ResponseData, json: any, text: string): BoxApiError {
-  const isBox = json !== undefined && typeof json === 'object' && typeof json.code === 'string';
   return new BoxApiError({
     status: response.statusCode,
-    code: isBox ? json.code : `http_${response.statusCode}`,
-    message: isBox ? String(json.message ?? '') : text.slice(0, 200),
-    requestId: isBox && typeof json.request_id === 'string' ? json.request_id : undefined,
-    contextInfo: isBox && typeof json.context_info === 'object' && json.context_info !== null ? json.context_info : undefined,
+    ...boxErrorFields(response.statusCode, json, text),
     retryAfterSeconds: retryAfterSeconds(response.headers['retry-after']),
     method: options.method,
     url: options.url,
   });
 }
 
-function parseJson(text: string): any {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Waits, or rejects with AbortedError as soon as the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return wait(ms, signal, () => new AbortedError());
 }

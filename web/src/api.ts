@@ -6,6 +6,7 @@
  */
 
 import type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from '../../src/client/box-types.js';
+import { boxErrorFields, parseJson, sleep as wait } from '../../src/client/answers.js';
 import { DEFAULT_RETRY, isRetryableStatus, retryAfterSeconds, retryDelayMs, type RetryPolicy } from '../../src/client/retry.js';
 
 export type { BoxUser, UploadedPart, UploadSession } from '../../src/client/box-types.js';
@@ -271,13 +272,11 @@ export class BoxApi {
     const json = parseJson(text);
     if (response.status >= 400) {
       if (response.status === 401) this.#onUnauthorized?.();
-      const isBox = typeof json === 'object' && json !== null && typeof json.code === 'string';
+      const fields = boxErrorFields(response.status, json, text);
       throw new BoxApiError({
         status: response.status,
-        code: isBox ? json.code : `http_${response.status}`,
-        message: isBox ? String(json.message ?? '') : text.slice(0, 200),
-        requestId: isBox && typeof json.request_id === 'string' ? json.request_id : response.headers.get('box-request-id') ?? undefined,
-        contextInfo: isBox && typeof json.context_info === 'object' && json.context_info !== null ? json.context_info : undefined,
+        ...fields,
+        requestId: fields.requestId ?? response.headers.get('box-request-id') ?? undefined,
         retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after')),
         method: options.method,
         url: options.url,
@@ -288,29 +287,9 @@ export class BoxApi {
 
 }
 
-function parseJson(text: string): any {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Waits, or rejects with AbortedError as soon as the signal fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return wait(ms, signal, () => new AbortedError());
 }
 
 /** Resolves at once when the browser believes it is online, else when it comes back online. */
