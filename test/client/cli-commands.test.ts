@@ -1,64 +1,35 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PartwayClient } from '../../src/client/index.js';
-import { filesIn, jsonLines, killStartedClis, runPartway, tempDir } from '../helpers/cli.js';
-import { FaultProxy } from '../helpers/fault-proxy.js';
-import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
-import { ServerWatch } from '../helpers/server-watch.js';
+import { cliWorld } from '../helpers/cli-world.js';
+import { filesIn, jsonLines, runPartway, tempDir } from '../helpers/cli.js';
+import { call, randomData, sha1Hex } from '../helpers/partway.js';
 
 const MiB = 1024 * 1024;
 
-type Dir = { path: string; remove(): Promise<void> };
-
-let server: TestServer;
-let proxy: FaultProxy;
-let watch: ServerWatch;
-let work: Dir;
-let stateDir: Dir;
-let configDir: Dir;
+const world = cliWorld('partway-cmd');
 let counter = 0;
 
-beforeAll(async () => {
-  server = await startServer({ partSize: String(MiB) });
-  proxy = await FaultProxy.start(server.url);
-  watch = new ServerWatch(server);
-  work = await tempDir('partway-cmd-work-');
-  stateDir = await tempDir('partway-cmd-state-');
-  configDir = await tempDir('partway-cmd-config-');
-});
-afterEach(() => killStartedClis());
-afterAll(async () => {
-  watch.detach();
-  await proxy.close();
-  await server.close();
-  await Promise.all([work.remove(), stateDir.remove(), configDir.remove()]);
-});
-beforeEach(() => {
-  proxy.clearRules();
-  proxy.requests.length = 0;
-  watch.reset();
-});
-
 /** Only temp dirs: no server or token unless given. */
-const dirsOnly = () => ({ PARTWAY_STATE_DIR: stateDir.path, PARTWAY_CONFIG_DIR: configDir.path });
-const env = (token = server.token) => ({ ...dirsOnly(), PARTWAY_SERVER: proxy.url, PARTWAY_TOKEN: token });
+const dirsOnly = () => ({ PARTWAY_STATE_DIR: world.stateDir.path, PARTWAY_CONFIG_DIR: world.configDir.path });
+const env = (token = world.server.token) => ({ ...dirsOnly(), PARTWAY_SERVER: world.proxy.url, PARTWAY_TOKEN: token });
 
 async function smallFile(size = 10_000, name = `small-${++counter}.bin`): Promise<{ path: string; data: Buffer }> {
   const data = randomData(size);
-  const path = join(work.path, name);
+  const path = join(world.work.path, name);
   await writeFile(path, data);
   return { path, data };
 }
 
 async function serverFile(fileId: string) {
-  return (await call('GET', `${server.api}/files/${fileId}`, { token: server.token })).json;
+  return (await call('GET', `${world.server.api}/files/${fileId}`, { token: world.server.token })).json;
 }
 
 async function downloadedSha1(fileId: string): Promise<string> {
-  const client = new PartwayClient({ server: server.url, token: server.token });
+  const client = new PartwayClient({ server: world.server.url, token: world.server.token });
   try {
-    const path = join(work.path, `download-${++counter}.bin`);
+    const path = join(world.work.path, `download-${++counter}.bin`);
     await client.download(fileId, path);
     return sha1Hex(await readFile(path));
   } finally {
@@ -81,8 +52,8 @@ describe('partway upload output and exit codes', () => {
       });
       expect(await serverFile(results[index].file_id)).toMatchObject({ name: basename(file.path), size: file.data.length, sha1: sha1Hex(file.data) });
     }
-    expect(watch.count('POST', /^\/api\/2\.0\/files\/content$/, 201)).toBe(3);
-    expect(watch.count(undefined, /upload_sessions/)).toBe(0);
+    expect(world.watch.count('POST', /^\/api\/2\.0\/files\/content$/, 201)).toBe(3);
+    expect(world.watch.count(undefined, /upload_sessions/)).toBe(0);
   });
 
   it('shows progress as plain lines on stderr when it is not a terminal, and nothing with --quiet', async () => {
@@ -106,7 +77,7 @@ describe('partway upload output and exit codes', () => {
       [['upload', file.path, '--parallel', 'lots'], env(), /--parallel takes a whole number/],
       [['upload', file.path, '--parallel', '65'], env(), /--parallel takes a whole number/],
       [['upload', file.path], dirsOnly(), /No server or token/],
-      [['upload', file.path], { ...dirsOnly(), PARTWAY_SERVER: proxy.url }, /No server or token/],
+      [['upload', file.path], { ...dirsOnly(), PARTWAY_SERVER: world.proxy.url }, /No server or token/],
       [['upload', file.path, file.path, '--name', 'x.bin'], env(), /take one path only/],
       [['upload'], env(), /missing required argument/],
       [['whoami'], dirsOnly(), /No server or token/],
@@ -117,10 +88,10 @@ describe('partway upload output and exit codes', () => {
       expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
       expect(run.stderr).toMatch(message);
     }
-    const missing = await runPartway(['upload', join(work.path, 'no-such-file.bin')], env());
+    const missing = await runPartway(['upload', join(world.work.path, 'no-such-file.bin')], env());
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/is not a file/);
-    expect(proxy.requests).toEqual([]);
+    expect(world.proxy.requests).toEqual([]);
   });
 
   it('exits 1 when the server refuses, naming Box\'s code (a name clash is item_name_in_use)', async () => {
@@ -166,53 +137,53 @@ describe('partway upload output and exit codes', () => {
 
   it('gets a large file through 503s and a 429 with Retry-After, byte-identical', async () => {
     const data = randomData(21 * MiB);
-    const path = join(work.path, `flaky-${++counter}.bin`);
+    const path = join(world.work.path, `flaky-${++counter}.bin`);
     await writeFile(path, data);
     const busy = { status: 503, body: { type: 'error', status: 503, code: 'unavailable', message: 'Try again' } };
-    const create = proxy.rule({
+    const create = world.proxy.rule({
       method: 'POST', path: /\/files\/upload_sessions$/, times: 1,
       respond: { status: 429, headers: { 'retry-after': '1' }, body: { type: 'error', status: 429, code: 'rate_limit_exceeded', message: 'Slow down' } },
     });
-    const parts = proxy.rule({ method: 'PUT', path: /\/upload_sessions\/[0-9A-F]+$/, times: 3, respond: busy });
-    const commit = proxy.rule({ method: 'POST', path: /\/commit$/, times: 1, respond: busy });
+    const parts = world.proxy.rule({ method: 'PUT', path: /\/upload_sessions\/[0-9A-F]+$/, times: 3, respond: busy });
+    const commit = world.proxy.rule({ method: 'POST', path: /\/commit$/, times: 1, respond: busy });
 
     const run = await runPartway(['upload', path, '--json', '--parallel', '3'], env());
     expect(run.code, run.stderr).toBe(0);
     const [result] = jsonLines(run.stdout);
     expect(result).toMatchObject({ ok: true, size: data.length, sha1: sha1Hex(data), parts_sent: 21, resumed: false });
     expect([create.hits, parts.hits, commit.hits]).toEqual([1, 3, 1]);
-    expect(watch.partsStored()).toBe(21);
-    const creates = proxy.requests.filter((entry) => entry.method === 'POST' && /\/files\/upload_sessions$/.test(entry.url));
+    expect(world.watch.partsStored()).toBe(21);
+    const creates = world.proxy.requests.filter((entry) => entry.method === 'POST' && /\/files\/upload_sessions$/.test(entry.url));
     expect(creates.map((entry) => entry.status)).toEqual([429, 201]);
     expect(creates[1]!.startedAt - creates[0]!.endedAt!).toBeGreaterThanOrEqual(900);
     expect(await downloadedSha1(result.file_id)).toBe(sha1Hex(data));
-    expect(await filesIn(stateDir.path)).toEqual([]);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
   });
 });
 
 describe('partway login, whoami, ls, mkdir, rm and download', () => {
   it('login saves the server and token, and later commands use them', async () => {
     const config = await tempDir('partway-login-');
-    const only = { PARTWAY_CONFIG_DIR: config.path, PARTWAY_STATE_DIR: stateDir.path };
+    const only = { PARTWAY_CONFIG_DIR: config.path, PARTWAY_STATE_DIR: world.stateDir.path };
     try {
-      const refused = await runPartway(['login', '--server', proxy.url, '--token', 'pw_wrong'], only);
+      const refused = await runPartway(['login', '--server', world.proxy.url, '--token', 'pw_wrong'], only);
       expect(refused.code).toBe(1);
       expect(await filesIn(config.path)).toEqual([]);
 
-      const login = await runPartway(['login', '--server', proxy.url, '--token', server.token], only);
+      const login = await runPartway(['login', '--server', world.proxy.url, '--token', world.server.token], only);
       expect(login.code, login.stderr).toBe(0);
       const path = join(config.path, 'config.json');
-      expect(login.stdout).toContain(`Logged in to ${proxy.url} as alice; saved in ${path}`);
-      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ server: proxy.url, token: server.token });
+      expect(login.stdout).toContain(`Logged in to ${world.proxy.url} as alice; saved in ${path}`);
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ server: world.proxy.url, token: world.server.token });
       expect((await stat(path)).mode & 0o777).toBe(0o600);
 
-      const me = (await call('GET', `${server.api}/users/me`, { token: server.token })).json;
+      const me = (await call('GET', `${world.server.api}/users/me`, { token: world.server.token })).json;
       const whoami = await runPartway(['whoami'], only);
       expect(whoami.code, whoami.stderr).toBe(0);
       expect(whoami.stdout).toBe(`alice (user ${me.id})\n`);
 
       // Flags and then PARTWAY_* win over the saved login.
-      const bob = await server.tokenFor('bob');
+      const bob = await world.server.tokenFor('bob');
       expect((await runPartway(['whoami', '--token', bob], only)).stdout).toMatch(/^bob \(user \d+\)\n$/);
       expect((await runPartway(['whoami'], { ...only, PARTWAY_TOKEN: bob })).stdout).toMatch(/^bob /);
 
@@ -254,7 +225,7 @@ describe('partway login, whoami, ls, mkdir, rm and download', () => {
 
     const rm = await runPartway(['rm', fileId], env());
     expect(rm.code, rm.stderr).toBe(0);
-    expect((await call('GET', `${server.api}/files/${fileId}`, { token: server.token })).status).toBe(404);
+    expect((await call('GET', `${world.server.api}/files/${fileId}`, { token: world.server.token })).status).toBe(404);
     expect(JSON.parse((await runPartway(['ls', folderId, '--json'], env())).stdout)).toHaveLength(1);
 
     const again = await runPartway(['rm', fileId], env());
@@ -268,18 +239,18 @@ describe('partway login, whoami, ls, mkdir, rm and download', () => {
   it('download writes a verified file with -o, prints JSON, and exits 1 for an unknown file', async () => {
     const file = await smallFile(123_456);
     const fileId = jsonLines((await runPartway(['upload', file.path, '--json'], env())).stdout)[0].file_id as string;
-    const output = join(work.path, `out-${++counter}.bin`);
+    const output = join(world.work.path, `out-${++counter}.bin`);
     const run = await runPartway(['download', fileId, '-o', output, '--json'], env());
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ ok: true, file_id: fileId, path: output, size: 123_456, sha1: sha1Hex(file.data), resumed_from: 0 });
     expect(sha1Hex(await readFile(output))).toBe(sha1Hex(file.data));
-    expect((await filesIn(work.path)).filter((entry) => entry.includes('.partial'))).toEqual([]);
+    expect((await filesIn(world.work.path)).filter((entry) => entry.includes('.partial'))).toEqual([]);
 
     const plain = await runPartway(['download', fileId, '-o', output], env());
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toContain(`Downloaded file ${fileId} to ${output}`);
 
-    const unknown = await runPartway(['download', '987654321', '-o', join(work.path, 'nothing.bin')], env());
+    const unknown = await runPartway(['download', '987654321', '-o', join(world.work.path, 'nothing.bin')], env());
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/404/);
   });

@@ -1,8 +1,9 @@
 import { open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PartwayClient } from '../../src/client/index.js';
-import { filesIn, jsonLines, killStartedClis, runPartway, startCli, tempDir } from '../helpers/cli.js';
+import { cliWorld } from '../helpers/cli-world.js';
+import { filesIn, jsonLines, runPartway, startCli, tempDir } from '../helpers/cli.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 import { ServerWatch } from '../helpers/server-watch.js';
@@ -13,47 +14,17 @@ const SIZE = 24 * MiB;
 const TOTAL_PARTS = 24;
 const PART_PUT = /^\/api\/2\.0\/files\/upload_sessions\/[0-9A-F]+$/;
 
-type Dir = { path: string; remove(): Promise<void> };
-
-let server: TestServer;
-let proxy: FaultProxy;
-let watch: ServerWatch;
-let work: Dir;
-let stateDir: Dir;
-let configDir: Dir;
+const world = cliWorld('partway-cli', { nestedStateDir: true });
 let counter = 0;
 
-beforeAll(async () => {
-  server = await startServer({ partSize: String(MiB) });
-  proxy = await FaultProxy.start(server.url);
-  watch = new ServerWatch(server);
-  work = await tempDir('partway-cli-work-');
-  const stateRoot = await tempDir('partway-cli-state-');
-  // A state directory that does not exist yet: the CLI creates it.
-  stateDir = { path: join(stateRoot.path, 'nested', 'uploads'), remove: stateRoot.remove };
-  configDir = await tempDir('partway-cli-config-');
-});
-afterEach(() => killStartedClis());
-afterAll(async () => {
-  watch.detach();
-  await proxy.close();
-  await server.close();
-  await Promise.all([work.remove(), stateDir.remove(), configDir.remove()]);
-});
-beforeEach(() => {
-  proxy.clearRules();
-  proxy.requests.length = 0;
-  watch.reset();
-});
-
 /** The CLI talks to the server through the proxy; resume state and config live in temp dirs. */
-const env = (server_ = proxy.url, token = server.token) => ({
-  PARTWAY_SERVER: server_, PARTWAY_TOKEN: token, PARTWAY_STATE_DIR: stateDir.path, PARTWAY_CONFIG_DIR: configDir.path,
+const env = (server_ = world.proxy.url, token = world.server.token) => ({
+  PARTWAY_SERVER: server_, PARTWAY_TOKEN: token, PARTWAY_STATE_DIR: world.stateDir.path, PARTWAY_CONFIG_DIR: world.configDir.path,
 });
 
 async function bigFile(): Promise<{ path: string; data: Buffer }> {
   const data = randomData(SIZE);
-  const path = join(work.path, `big-${++counter}.bin`);
+  const path = join(world.work.path, `big-${++counter}.bin`);
   await writeFile(path, data);
   return { path, data };
 }
@@ -68,7 +39,7 @@ async function partsHeld(target: TestServer, sessionId: string): Promise<number>
 async function downloadedSha1(target: TestServer, fileId: string): Promise<string> {
   const client = new PartwayClient({ server: target.url, token: target.token });
   try {
-    const path = join(work.path, `download-${++counter}.bin`);
+    const path = join(world.work.path, `download-${++counter}.bin`);
     await client.download(fileId, path);
     return sha1Hex(await readFile(path));
   } finally {
@@ -81,15 +52,15 @@ async function downloadedSha1(target: TestServer, fileId: string): Promise<strin
  * once the server has stored `parts` parts; then waits until nothing is in flight anywhere.
  */
 async function interruptedUpload(path: string, parts: number, signal: NodeJS.Signals, extraArgs: string[] = []) {
-  const slow = proxy.rule({ method: 'PUT', path: PART_PUT, delayResponseMs: 150 });
+  const slow = world.proxy.rule({ method: 'PUT', path: PART_PUT, delayResponseMs: 150 });
   const run = startCli(['upload', path, '--parallel', '4', '--json', ...extraArgs], env());
-  await Promise.race([watch.until(() => watch.partsStored() >= parts), run.done]);
+  await Promise.race([world.watch.until(() => world.watch.partsStored() >= parts), run.done]);
   run.child.kill(signal);
   const outcome = await run.done;
   slow.remove();
-  await proxy.idle();
-  await watch.idle();
-  const sessionIds = watch.sessionIds();
+  await world.proxy.idle();
+  await world.watch.idle();
+  const sessionIds = world.watch.sessionIds();
   expect(sessionIds).toHaveLength(1);
   return { outcome, sessionId: sessionIds[0]! };
 }
@@ -99,12 +70,12 @@ describe('partway upload, interrupted and run again', () => {
     const { path, data } = await bigFile();
     const { outcome, sessionId } = await interruptedUpload(path, 8, 'SIGKILL');
     expect(outcome.signal).toBe('SIGKILL');
-    expect(await filesIn(stateDir.path)).toHaveLength(1);
-    const held = await partsHeld(server, sessionId);
+    expect(await filesIn(world.stateDir.path)).toHaveLength(1);
+    const held = await partsHeld(world.server, sessionId);
     expect(held).toBeGreaterThanOrEqual(8);
     expect(held).toBeLessThan(TOTAL_PARTS);
 
-    watch.reset();
+    world.watch.reset();
     const rerun = await runPartway(['upload', path, '--parallel', '4', '--json'], env());
     expect(rerun.code, rerun.stderr).toBe(0);
     const results = jsonLines(rerun.stdout);
@@ -114,20 +85,20 @@ describe('partway upload, interrupted and run again', () => {
       parts_skipped: held, parts_sent: TOTAL_PARTS - held,
     });
     // The server saw exactly the missing parts, and no new session.
-    expect(watch.count('PUT')).toBe(TOTAL_PARTS - held);
-    expect(watch.partsStored()).toBe(TOTAL_PARTS - held);
-    expect(watch.count('POST', /\/files\/upload_sessions$/)).toBe(0);
-    expect(await filesIn(stateDir.path)).toEqual([]);
+    expect(world.watch.count('PUT')).toBe(TOTAL_PARTS - held);
+    expect(world.watch.partsStored()).toBe(TOTAL_PARTS - held);
+    expect(world.watch.count('POST', /\/files\/upload_sessions$/)).toBe(0);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
 
-    const file = await call('GET', `${server.api}/files/${results[0].file_id}`, { token: server.token });
+    const file = await call('GET', `${world.server.api}/files/${results[0].file_id}`, { token: world.server.token });
     expect(file.json).toMatchObject({ size: SIZE, sha1: sha1Hex(data) });
-    expect(await downloadedSha1(server, results[0].file_id)).toBe(sha1Hex(data));
+    expect(await downloadedSha1(world.server, results[0].file_id)).toBe(sha1Hex(data));
   });
 
   it('after a file changed between runs, aborts the old session and commits only the new content', async () => {
     const { path, data } = await bigFile();
     const { sessionId: oldSession } = await interruptedUpload(path, 4, 'SIGKILL');
-    expect(await partsHeld(server, oldSession)).toBeGreaterThanOrEqual(4);
+    expect(await partsHeld(world.server, oldSession)).toBeGreaterThanOrEqual(4);
 
     // Same size, other bytes (the first parts included), and a later modification time.
     const changed = randomData(SIZE);
@@ -135,27 +106,27 @@ describe('partway upload, interrupted and run again', () => {
     const later = new Date(Date.now() + 10_000);
     await utimes(path, later, later);
 
-    watch.reset();
+    world.watch.reset();
     const rerun = await runPartway(['upload', path, '--json'], env());
     expect(rerun.code, rerun.stderr).toBe(0);
     const [result] = jsonLines(rerun.stdout);
     expect(result).toMatchObject({ ok: true, sha1: sha1Hex(changed), resumed: false, parts_skipped: 0, parts_sent: TOTAL_PARTS });
     expect(result.session_id).not.toBe(oldSession);
-    expect(watch.count('DELETE', new RegExp(`/upload_sessions/${oldSession}$`))).toBe(1);
-    expect((await call('GET', `${server.upload}/files/upload_sessions/${oldSession}`, { token: server.token })).status).toBe(404);
-    expect(watch.count('POST', /\/files\/upload_sessions$/, 201)).toBe(1);
-    expect(watch.partsStored()).toBe(TOTAL_PARTS);
+    expect(world.watch.count('DELETE', new RegExp(`/upload_sessions/${oldSession}$`))).toBe(1);
+    expect((await call('GET', `${world.server.upload}/files/upload_sessions/${oldSession}`, { token: world.server.token })).status).toBe(404);
+    expect(world.watch.count('POST', /\/files\/upload_sessions$/, 201)).toBe(1);
+    expect(world.watch.partsStored()).toBe(TOTAL_PARTS);
 
-    expect(await downloadedSha1(server, result.file_id)).toBe(sha1Hex(changed));
+    expect(await downloadedSha1(world.server, result.file_id)).toBe(sha1Hex(changed));
     expect(sha1Hex(changed)).not.toBe(sha1Hex(data));
-    expect(await filesIn(stateDir.path)).toEqual([]);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
   });
 
   it('refuses a file modified during the upload, and ends the session it will not resume', async () => {
     const { path } = await bigFile();
-    const slow = proxy.rule({ method: 'PUT', path: PART_PUT, delayResponseMs: 100 });
+    const slow = world.proxy.rule({ method: 'PUT', path: PART_PUT, delayResponseMs: 100 });
     const run = startCli(['upload', path, '--json'], env());
-    await watch.until(() => watch.partsStored() >= 4);
+    await world.watch.until(() => world.watch.partsStored() >= 4);
     const handle = await open(path, 'r+');
     await handle.write(randomData(1000), 0, 1000, 2 * MiB);
     await handle.close();
@@ -166,13 +137,13 @@ describe('partway upload, interrupted and run again', () => {
     expect(outcome.code, outcome.stderr).toBe(1);
     expect(jsonLines(outcome.stdout)[0]).toMatchObject({ path, ok: false });
     expect(jsonLines(outcome.stdout)[0].error).toMatch(/changed/);
-    expect(watch.count('POST', /\/commit$/)).toBe(0);
+    expect(world.watch.count('POST', /\/commit$/)).toBe(0);
     // The saved state is gone, so nothing could ever resume the session: it must not be left holding the parts.
-    expect(await filesIn(stateDir.path)).toEqual([]);
-    await proxy.idle();
-    await watch.idle();
-    const [sessionId] = watch.sessionIds();
-    expect((await call('GET', `${server.upload}/files/upload_sessions/${sessionId}`, { token: server.token })).status).toBe(404);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
+    await world.proxy.idle();
+    await world.watch.idle();
+    const [sessionId] = world.watch.sessionIds();
+    expect((await call('GET', `${world.server.upload}/files/upload_sessions/${sessionId}`, { token: world.server.token })).status).toBe(404);
   });
 
   it('exits 130 on SIGINT, keeping the state, and the re-run resumes with the missing parts only', async () => {
@@ -181,34 +152,34 @@ describe('partway upload, interrupted and run again', () => {
     expect(outcome.signal).toBeNull();
     expect(outcome.code, outcome.stderr).toBe(130);
     expect(outcome.stdout).toContain('"ok":false');
-    expect(await filesIn(stateDir.path)).toHaveLength(1);
-    const held = await partsHeld(server, sessionId);
+    expect(await filesIn(world.stateDir.path)).toHaveLength(1);
+    const held = await partsHeld(world.server, sessionId);
     expect(held).toBeGreaterThanOrEqual(4);
     expect(held).toBeLessThan(TOTAL_PARTS);
-    expect(watch.count('POST', /\/commit$/)).toBe(0);
+    expect(world.watch.count('POST', /\/commit$/)).toBe(0);
 
-    watch.reset();
+    world.watch.reset();
     const rerun = await runPartway(['upload', path, '--json'], env());
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(jsonLines(rerun.stdout)[0]).toMatchObject({
       ok: true, resumed: true, session_id: sessionId, parts_skipped: held, parts_sent: TOTAL_PARTS - held, sha1: sha1Hex(data),
     });
-    expect(watch.count('PUT')).toBe(TOTAL_PARTS - held);
-    expect(await filesIn(stateDir.path)).toEqual([]);
+    expect(world.watch.count('PUT')).toBe(TOTAL_PARTS - held);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
   });
 
   it('--abort ends the saved session: the server then answers 404 for it and nothing is left to abort', async () => {
     const { path } = await bigFile();
     const { sessionId } = await interruptedUpload(path, 2, 'SIGKILL');
-    expect(await filesIn(stateDir.path)).toHaveLength(1);
+    expect(await filesIn(world.stateDir.path)).toHaveLength(1);
 
-    watch.reset();
+    world.watch.reset();
     const aborted = await runPartway(['upload', '--abort', path], env());
     expect(aborted.code, aborted.stderr).toBe(0);
     expect(aborted.stdout).toContain(`Aborted the upload of ${path}`);
-    expect(watch.count('DELETE', new RegExp(`/upload_sessions/${sessionId}$`), 204)).toBe(1);
-    expect((await call('GET', `${server.upload}/files/upload_sessions/${sessionId}`, { token: server.token })).status).toBe(404);
-    expect(await filesIn(stateDir.path)).toEqual([]);
+    expect(world.watch.count('DELETE', new RegExp(`/upload_sessions/${sessionId}$`), 204)).toBe(1);
+    expect((await call('GET', `${world.server.upload}/files/upload_sessions/${sessionId}`, { token: world.server.token })).status).toBe(404);
+    expect(await filesIn(world.stateDir.path)).toEqual([]);
 
     const again = await runPartway(['upload', '--abort', path], env());
     expect(again.code).toBe(2);
@@ -237,7 +208,7 @@ describe('partway upload with a saved session that expired', () => {
       await shortWatch.idle();
       const [oldSession] = shortWatch.sessionIds();
       expect(oldSession).toBeDefined();
-      expect(await filesIn(stateDir.path)).toHaveLength(1);
+      expect(await filesIn(world.stateDir.path)).toHaveLength(1);
 
       // Wait on the server's word that the session expired, not on a clock.
       await expect.poll(async () => (await call('GET', `${short.upload}/files/upload_sessions/${oldSession}`, { token: short.token })).status,
@@ -260,7 +231,7 @@ describe('partway upload with a saved session that expired', () => {
       expect(secondWatch.count('POST', /\/files\/upload_sessions$/, 201)).toBe(1);
       secondWatch.detach();
       expect(await downloadedSha1(second, result.file_id)).toBe(sha1Hex(data));
-      expect(await filesIn(stateDir.path)).toEqual([]);
+      expect(await filesIn(world.stateDir.path)).toEqual([]);
     } finally {
       await front.close();
       if (shortOpen) await short.close();
@@ -273,11 +244,11 @@ describe('partway upload with a saved session that expired', () => {
 describe('partway download, interrupted and run again', () => {
   it('after SIGKILL halfway, resumes from the partial file and ends byte-identical with no .partial left', async () => {
     const data = randomData(8 * MiB);
-    const client = new PartwayClient({ server: server.url, token: server.token });
+    const client = new PartwayClient({ server: world.server.url, token: world.server.token });
     const uploaded = await client.upload(new Blob([data]), { name: `download-me-${++counter}.bin` }).finally(() => client.close());
-    const output = join(work.path, `downloaded-${counter}.bin`);
+    const output = join(world.work.path, `downloaded-${counter}.bin`);
 
-    const slow = proxy.rule({ method: 'GET', path: /^\/downloads\//, throttle: { chunkBytes: 64 * 1024, intervalMs: 20 } });
+    const slow = world.proxy.rule({ method: 'GET', path: /^\/downloads\//, throttle: { chunkBytes: 64 * 1024, intervalMs: 20 } });
     const run = startCli(['download', uploaded.file.id, '-o', output, '--json'], env());
     await expect.poll(async () => (await stat(`${output}.partial`).catch(() => undefined))?.size ?? 0,
       { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(MiB);
@@ -289,14 +260,14 @@ describe('partway download, interrupted and run again', () => {
     expect(partial).toBeLessThan(data.length);
     await expect(stat(output)).rejects.toMatchObject({ code: 'ENOENT' });
 
-    proxy.requests.length = 0;
+    world.proxy.requests.length = 0;
     const rerun = await runPartway(['download', uploaded.file.id, '-o', output, '--json'], env());
     expect(rerun.code, rerun.stderr).toBe(0);
     const [result] = jsonLines(rerun.stdout);
     expect(result).toMatchObject({ ok: true, file_id: uploaded.file.id, path: output, size: data.length, sha1: sha1Hex(data) });
     expect(result.resumed_from).toBeGreaterThan(0);
     expect(result.resumed_from).toBe(partial);
-    expect(proxy.requests.find((entry) => entry.url.startsWith('/downloads/'))?.headers.range).toBe(`bytes=${partial}-`);
+    expect(world.proxy.requests.find((entry) => entry.url.startsWith('/downloads/'))?.headers.range).toBe(`bytes=${partial}-`);
     expect(sha1Hex(await readFile(output))).toBe(sha1Hex(data));
     await expect(stat(`${output}.partial`)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(`${output}.partial.json`)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -304,11 +275,11 @@ describe('partway download, interrupted and run again', () => {
 
   it('exits 130 on SIGINT, keeping the partial file, and the re-run resumes from it', async () => {
     const data = randomData(4 * MiB);
-    const client = new PartwayClient({ server: server.url, token: server.token });
+    const client = new PartwayClient({ server: world.server.url, token: world.server.token });
     const uploaded = await client.upload(new Blob([data]), { name: `interrupt-me-${++counter}.bin` }).finally(() => client.close());
-    const output = join(work.path, `interrupted-${counter}.bin`);
+    const output = join(world.work.path, `interrupted-${counter}.bin`);
 
-    const slow = proxy.rule({ method: 'GET', path: /^\/downloads\//, throttle: { chunkBytes: 64 * 1024, intervalMs: 20 } });
+    const slow = world.proxy.rule({ method: 'GET', path: /^\/downloads\//, throttle: { chunkBytes: 64 * 1024, intervalMs: 20 } });
     const run = startCli(['download', uploaded.file.id, '-o', output], env());
     await expect.poll(async () => (await stat(`${output}.partial`).catch(() => undefined))?.size ?? 0,
       { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(512 * 1024);
@@ -328,10 +299,10 @@ describe('partway download, interrupted and run again', () => {
 
   it('exits 3 when the bytes arrive damaged, leaving neither the file nor a partial one', async () => {
     const data = randomData(3 * MiB);
-    const client = new PartwayClient({ server: server.url, token: server.token });
+    const client = new PartwayClient({ server: world.server.url, token: world.server.token });
     const uploaded = await client.upload(new Blob([data]), { name: `damaged-${++counter}.bin` }).finally(() => client.close());
-    const output = join(work.path, `damaged-${counter}.bin`);
-    proxy.rule({ method: 'GET', path: /^\/downloads\//, corruptResponseAt: 2 * MiB + 17 });
+    const output = join(world.work.path, `damaged-${counter}.bin`);
+    world.proxy.rule({ method: 'GET', path: /^\/downloads\//, corruptResponseAt: 2 * MiB + 17 });
     const run = await runPartway(['download', uploaded.file.id, '-o', output], env());
     expect(run.code, run.stderr).toBe(3);
     expect(run.stderr).toMatch(/verification failed/);
