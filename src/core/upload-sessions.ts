@@ -249,18 +249,15 @@ export class UploadSessions {
     body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
     // A part that starts where the whole-file hash stops goes into it as it streams.
     const claim = this.#hashes.claim(session, slot.offset);
-    let recorded = false;
     try {
-      const part = await this.#storePart(session, slot, sha1, writeId, body, claim);
-      recorded = part.recorded;
-      return part.record;
+      return await this.#storePart(session, slot, sha1, writeId, body, claim);
     } finally {
-      if (claim && !recorded) this.#hashes.abandon(session, claim);
+      if (claim) this.#hashes.abandon(session, claim); // a no-op once partRecorded has taken it
     }
   }
 
   async #storePart(session: UploadSessionRecord, slot: PartSlot, sha1: string, writeId: string,
-    body: AsyncIterable<Uint8Array>, claim: PrefixClaim | undefined): Promise<{ record: PartRecord; recorded: boolean }> {
+    body: AsyncIterable<Uint8Array>, claim: PrefixClaim | undefined): Promise<PartRecord> {
     const meter = new PartMeter(slot.size, { also: claim?.hash });
     const shortBody = () => new BoxError('requested_range_not_satisfiable',
       `The body ended after ${meter.received} of the ${slot.size} bytes the Content-Range names`);
@@ -289,11 +286,11 @@ export class UploadSessions {
       this.#hashes.partRecorded(session, slot, claim);
       // The part is stored; its answer waits only if the whole-file hash has fallen far behind.
       await this.#hashes.keepUp(session, slot.offset, WHOLE_FILE_HASH_MAX_LAG * session.partSize);
-      return { record: result.recorded, recorded: true };
+      return result.recorded;
     }
     await discard();
     if ('existing' in result) {
-      if (result.existing.sha1 === sha1) return { record: result.existing, recorded: false };
+      if (result.existing.sha1 === sha1) return result.existing;
       throw new PartOverlapError(result.existing);
     }
     throw this.#stateError(result.notActive);

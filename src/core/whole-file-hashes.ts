@@ -61,6 +61,7 @@ export class WholeFileHashes {
     return progress.claimed;
   }
 
+  /** Drops a claim whose part was not recorded (nothing happens once `partRecorded` has taken it). */
   abandon(session: UploadSessionRecord, claim: PrefixClaim): void {
     const progress = this.#sessions.get(session.id);
     if (progress?.claimed === claim) progress.claimed = undefined;
@@ -71,7 +72,7 @@ export class WholeFileHashes {
     const progress = this.#progress(session);
     if (claim && progress.claimed === claim) {
       progress.claimed = undefined;
-      // Nothing else moved the prefix meanwhile (a catch-up would have, and none runs while claimed).
+      // Kept only if nothing else moved the prefix meanwhile and no catch-up is reading at it.
       if (!progress.catchUp && progress.nextOffset === claim.offset && part.offset === claim.offset) {
         progress.hash = claim.hash;
         this.#advance(progress, part.size, session.fileSize);
