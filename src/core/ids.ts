@@ -25,7 +25,10 @@ export function newAttemptId(): string {
 
 /** File, folder, version and user ids are decimal strings, as Box's are. */
 const ITEM_ID = /^[0-9]{1,19}$/;
+/** The largest id a store can hold (PostgreSQL's bigint, SQLite's integer). */
+const MAX_ITEM_ID = 2n ** 63n - 1n;
 
+/** Whether an id could name an item; one past the stores' 64-bit range is simply not found. */
 export function isItemId(raw: string): boolean {
-  return ITEM_ID.test(raw);
+  return ITEM_ID.test(raw) && BigInt(raw) <= MAX_ITEM_ID;
 }

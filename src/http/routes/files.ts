@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { BoxError } from '../../core/errors.js';
+import { isItemId } from '../../core/ids.js';
 import { publicBase, type ApiContext } from '../context.js';
 import { readSimpleUpload } from '../multipart.js';
 import { optionalDate, singleHeader } from '../parse.js';
@@ -27,7 +28,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     const version: unknown = request.query.version;
     if (version !== undefined && typeof version !== 'string') throw new BoxError('bad_request', 'version must be given once');
     const versionId = version ?? file.versionId;
-    if (!/^[0-9]{1,19}$/.test(versionId)) throw new BoxError('not_found', `Could not find version ${versionId}`);
+    if (!isItemId(versionId)) throw new BoxError('not_found', `Could not find version ${versionId}`);
     if (!(await folders.downloadable(file.id, versionId))) throw new BoxError('not_found', `Could not find version ${versionId}`);
     const token = links.sign({ fileId: file.id, versionId });
     return reply.redirect(`${publicBase(request, context)}/downloads/${token}`, 302);
