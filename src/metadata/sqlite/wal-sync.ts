@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /**
  * Makes committed SQLite transactions durable by fsyncing the WAL file on the thread pool.
@@ -10,16 +11,20 @@ import { open, type FileHandle } from 'node:fs/promises';
  * Callers that arrive while an fsync runs share the next one (group commit).
  *
  * It relies on the WAL file keeping its inode while the connection is open: SQLite truncates or
- * rewrites it in place and deletes it only when the last connection closes.
+ * rewrites it in place and deletes it only when the last connection closes. That also means a
+ * restart creates a new WAL file, whose directory entry must be made durable too, or the commits in
+ * it could vanish with it: the first sync after opening the file also fsyncs its directory.
  */
 export class WalSync {
   readonly #path: string;
+  readonly #syncDirectory: (path: string) => Promise<void>;
   #file: Promise<FileHandle> | undefined;
   #running: Promise<void> | undefined;
   #next: Promise<void> | undefined;
 
-  constructor(walPath: string) {
+  constructor(walPath: string, syncDirectory: (path: string) => Promise<void> = fsyncDirectory) {
     this.#path = walPath;
+    this.#syncDirectory = syncDirectory;
   }
 
   /** Resolves once everything committed before the call is on disk. */
@@ -51,11 +56,32 @@ export class WalSync {
   }
 
   async #fsync(): Promise<void> {
-    this.#file ??= open(this.#path, 'r+');
+    this.#file ??= this.#open();
     const file = await this.#file.catch((error: unknown) => {
       this.#file = undefined;
       throw error;
     });
     await file.datasync();
+  }
+
+  async #open(): Promise<FileHandle> {
+    const file = await open(this.#path, 'r+');
+    try {
+      await this.#syncDirectory(dirname(this.#path));
+      return file;
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  }
+}
+
+/** Makes a directory's entries (a file just created in it) durable. */
+export async function fsyncDirectory(path: string): Promise<void> {
+  const directory = await open(path, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
   }
 }
