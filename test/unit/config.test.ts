@@ -1,0 +1,119 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, SETTINGS, type SettingKey } from '../../src/config.js';
+
+const MiB = 1024 * 1024;
+type Flags = Partial<Record<SettingKey, string>>;
+
+describe('loadConfig', () => {
+  it('gives every default with no flags and no environment', () => {
+    expect(loadConfig({}, {})).toEqual({
+      port: 8080, host: '127.0.0.1', dataDir: resolve('./data'), publicUrl: undefined,
+      partSize: 8 * MiB, maxParts: 10_000, minChunkedSize: 20_000_000, maxFileSize: 5 * 1024 * 1024 * MiB,
+      storageQuota: null, maxOpenSessions: 1000, rateLimitPerMinute: 0,
+      sessionTtlMs: 7 * 24 * 3600 * 1000, commitRetryAfterSeconds: 1, downloadLinkTtlMs: 900_000, sweepIntervalMs: 60_000,
+      requestTimeoutMs: 1_800_000, idleTimeoutMs: 300_000, jsonBodyLimit: 2 * MiB, corsOrigins: [],
+      databaseUrl: undefined, s3: undefined, logLevel: 'info',
+    });
+  });
+
+  it('reads nothing from process.env when given an environment', () => {
+    const saved = process.env.PARTWAY_PORT;
+    process.env.PARTWAY_PORT = '1234';
+    try {
+      expect(loadConfig({}, {}).port).toBe(8080);
+      expect(loadConfig({}).port).toBe(1234);
+    } finally {
+      if (saved === undefined) delete process.env.PARTWAY_PORT;
+      else process.env.PARTWAY_PORT = saved;
+    }
+  });
+
+  it.each([
+    ['the default', {}, {}, 8080],
+    ['the environment over the default', {}, { PARTWAY_PORT: '9000' }, 9000],
+    ['a flag over the environment', { port: '9001' }, { PARTWAY_PORT: '9000' }, 9001],
+    ['a flag over the default', { port: '9002' }, {}, 9002],
+  ])('takes %s', (_, flags: Flags, env: NodeJS.ProcessEnv, port) => {
+    expect(loadConfig(flags, env).port).toBe(port);
+  });
+
+  it('gives every setting a PARTWAY_ variable and a --flag of its own', () => {
+    for (const setting of SETTINGS) {
+      expect(setting.env, setting.key).toMatch(/^PARTWAY_[A-Z0-9_]+$/);
+      expect(setting.flag, setting.key).toMatch(/^--[a-z0-9-]+$/);
+    }
+    expect(new Set(SETTINGS.map((setting) => setting.env)).size).toBe(SETTINGS.length);
+    expect(new Set(SETTINGS.map((setting) => setting.flag)).size).toBe(SETTINGS.length);
+  });
+
+  it.each([
+    ['seconds as milliseconds', { sessionTtl: '60', downloadLinkTtl: '2', sweepInterval: '5', requestTimeout: '0', idleTimeout: '7' },
+      { sessionTtlMs: 60_000, downloadLinkTtlMs: 2000, sweepIntervalMs: 5000, requestTimeoutMs: 0, idleTimeoutMs: 7000 }],
+    ['0 open sessions as no limit', { maxOpenSessions: '0' }, { maxOpenSessions: null }],
+    ['a quota of 0 as a quota', { storageQuota: '0' }, { storageQuota: 0 }],
+    ['a quota', { storageQuota: '1000000' }, { storageQuota: 1_000_000 }],
+    ['port 0 (any free port)', { port: '0' }, { port: 0 }],
+    ['the public URL without its trailing slashes', { publicUrl: 'https://files.example.com//' }, { publicUrl: 'https://files.example.com' }],
+    ['a public URL with a path', { publicUrl: 'http://example.com/partway/' }, { publicUrl: 'http://example.com/partway' }],
+    ['a postgres:// URL', { databaseUrl: 'postgres://u@db/partway' }, { databaseUrl: 'postgres://u@db/partway' }],
+    ['a postgresql:// URL', { databaseUrl: 'postgresql://u@db/partway' }, { databaseUrl: 'postgresql://u@db/partway' }],
+    ['* as any origin', { corsOrigins: ' * ' }, { corsOrigins: '*' }],
+    ['a list of origins, trimmed and without trailing slashes', { corsOrigins: 'https://a.example.com, http://b.example.org:8080/,' },
+      { corsOrigins: ['https://a.example.com', 'http://b.example.org:8080'] }],
+    ['an empty value as unset', { publicUrl: '', storageQuota: '' }, { publicUrl: undefined, storageQuota: null }],
+    ['a data directory as an absolute path', { dataDir: 'some/where' }, { dataDir: resolve('some/where') }],
+  ])('reads %s', (_, flags: Flags, expected) => {
+    expect(loadConfig(flags, {})).toMatchObject(expected);
+  });
+
+  it('reads S3 settings when a bucket is named, with its defaults', () => {
+    expect(loadConfig({}, { PARTWAY_S3_BUCKET: 'bytes' }).s3).toEqual({
+      endpoint: undefined, bucket: 'bytes', region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: true,
+    });
+    expect(loadConfig({ s3ForcePathStyle: 'false', s3Region: 'eu-west-1' }, {
+      PARTWAY_S3_BUCKET: 'bytes', PARTWAY_S3_ENDPOINT: 'http://127.0.0.1:9000', PARTWAY_S3_ACCESS_KEY_ID: 'id', PARTWAY_S3_SECRET_ACCESS_KEY: 'secret',
+    }).s3).toEqual({
+      endpoint: 'http://127.0.0.1:9000', bucket: 'bytes', region: 'eu-west-1', accessKeyId: 'id', secretAccessKey: 'secret', forcePathStyle: false,
+    });
+  });
+
+  it.each([
+    ['a negative port', { port: '-1' }, /PARTWAY_PORT \(--port\)/],
+    ['a port that is not a number', { port: 'http' }, /PARTWAY_PORT \(--port\) must be a whole number of at least 0, not "http"/],
+    ['a fraction', { maxParts: '1.5' }, /PARTWAY_MAX_PARTS \(--max-parts\)/],
+    ['an exponent', { maxFileSize: '1e12' }, /PARTWAY_MAX_FILE_SIZE/],
+    ['hexadecimal', { partSize: '0x100000' }, /PARTWAY_PART_SIZE/],
+    ['spaces around a number', { port: ' 80' }, /PARTWAY_PORT/],
+    ['a number beyond the safe integers', { maxFileSize: '9007199254740993' }, /PARTWAY_MAX_FILE_SIZE/],
+    ['a part size of 0', { partSize: '0' }, /PARTWAY_PART_SIZE \(--part-size\) must be a whole number of at least 1/],
+    ['a session lifetime of 0', { sessionTtl: '0' }, /PARTWAY_SESSION_TTL/],
+    ['a download link lifetime of 0', { downloadLinkTtl: '0' }, /PARTWAY_DOWNLOAD_LINK_TTL/],
+    ['a sweep interval of 0', { sweepInterval: '0' }, /PARTWAY_SWEEP_INTERVAL/],
+    ['a JSON body limit under 1 KiB', { jsonBodyLimit: '1023' }, /PARTWAY_JSON_BODY_LIMIT/],
+    ['a negative quota', { storageQuota: '-5' }, /PARTWAY_STORAGE_QUOTA/],
+    ['a public URL without a scheme', { publicUrl: 'files.example.com' }, /PARTWAY_PUBLIC_URL/],
+    ['a public URL of another scheme', { publicUrl: 'ftp://files.example.com' }, /PARTWAY_PUBLIC_URL/],
+    ['a database URL that is not PostgreSQL', { databaseUrl: 'mysql://db/partway' }, /PARTWAY_DATABASE_URL/],
+    ['a file path as the database', { databaseUrl: '/var/lib/partway.db' }, /PARTWAY_DATABASE_URL/],
+    ['an S3 endpoint without a bucket', { s3Endpoint: 'http://127.0.0.1:9000' }, /PARTWAY_S3_ENDPOINT needs PARTWAY_S3_BUCKET/],
+    ['parts under 5 MiB with S3', { s3Bucket: 'bytes', partSize: String(5 * MiB - 1) }, /at least 5242880 bytes with S3/],
+    ['an origin without a scheme', { corsOrigins: 'app.example.com' }, /PARTWAY_CORS_ORIGINS: "app.example.com"/],
+    ['an origin with a path', { corsOrigins: 'https://ok.example.com,https://app.example.com/path' }, /"https:\/\/app.example.com\/path"/],
+  ])('refuses %s at start with a TypeError naming the setting', (_, flags: Flags, message) => {
+    expect(() => loadConfig(flags, {})).toThrow(TypeError);
+    expect(() => loadConfig(flags, {})).toThrow(message);
+  });
+
+  it('refuses a bad value from the environment as it does from a flag', () => {
+    expect(() => loadConfig({}, { PARTWAY_MAX_PARTS: '0' })).toThrow(/PARTWAY_MAX_PARTS \(--max-parts\)/);
+  });
+
+  it('lets a good flag override a bad environment value', () => {
+    expect(loadConfig({ maxParts: '5' }, { PARTWAY_MAX_PARTS: 'many' }).maxParts).toBe(5);
+  });
+
+  it('accepts 5 MiB parts with S3', () => {
+    expect(loadConfig({ s3Bucket: 'bytes', partSize: String(5 * MiB) }, {}).partSize).toBe(5 * MiB);
+  });
+});
