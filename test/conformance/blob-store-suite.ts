@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newAttemptId } from '../../src/core/ids.js';
-import type { BlobStore, ByteRange, PartToJoin } from '../../src/blobs/store.js';
+import type { BlobStore, ByteRange, PartToJoin, StoredUpload } from '../../src/blobs/store.js';
 
 /**
  * The contract of BlobStore (src/blobs/store.ts), run against any backend.
@@ -162,19 +162,23 @@ export function describeBlobStore(
         await store.abortUpload(uploadRef);
       });
 
-      it('abortUpload of an upload with parts that was never completed succeeds, twice', async () => {
+      it('abortUpload of an upload with parts that was never completed removes it, and repeating it is harmless', async () => {
         const data = randomBytes(PART + LAST);
         const uploadRef = await store.createUpload();
-        await writeSlice(store, uploadRef, data, 2);
-        await writeSlice(store, uploadRef, data, 1);
+        const two = await writeSlice(store, uploadRef, data, 2);
+        const one = await writeSlice(store, uploadRef, data, 1);
         await store.abortUpload(uploadRef);
+        await expectUploadGone(store, uploadRef, [one, two]);
         await store.abortUpload(uploadRef);
+        await expectUploadGone(store, uploadRef, [one, two]);
       });
 
-      it('abortUpload of an upload with no parts succeeds', async () => {
+      it('abortUpload of an upload with no parts removes it, and repeating it is harmless', async () => {
         const uploadRef = await store.createUpload();
         await store.abortUpload(uploadRef);
+        await expectUploadGone(store, uploadRef, []);
         await store.abortUpload(uploadRef);
+        await expectUploadGone(store, uploadRef, []);
       });
 
       it('writing a part into an aborted upload fails', async () => {
@@ -212,6 +216,114 @@ export function describeBlobStore(
 
       it('check resolves when the storage is usable', async () => {
         await expect(store.check()).resolves.toBeUndefined();
+      });
+    });
+
+    // Optional capabilities: a store that has one must keep its promise; the others skip these.
+    describe('readPart (optional: reading a part back before completion)', () => {
+      let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
+      let store: BlobStore;
+      let readPart: NonNullable<BlobStore['readPart']>;
+
+      beforeEach(async (context) => {
+        opened = await open();
+        store = opened.store;
+        if (!store.readPart) context.skip();
+        readPart = store.readPart!.bind(store);
+      });
+
+      afterEach(async () => {
+        await opened?.cleanup();
+        opened = undefined;
+      });
+
+      /** Copies each chunk: a store may reuse one buffer for all of them. */
+      async function readBack(uploadRef: string, partRef: string): Promise<Buffer> {
+        const copies: Buffer[] = [];
+        for await (const chunk of readPart(uploadRef, partRef)) copies.push(Buffer.from(chunk));
+        return Buffer.concat(copies);
+      }
+
+      it('reads each written part, and each attempt at one part, back as written', async () => {
+        const data = randomBytes(2 * PART + LAST);
+        const uploadRef = await store.createUpload();
+        const parts = [await writeSlice(store, uploadRef, data, 3), await writeSlice(store, uploadRef, data, 1)];
+        const other = randomBytes(PART);
+        const otherRef = await store.writePart(uploadRef, { partNumber: 1, size: PART, attemptId: newAttemptId() }, chunks(other));
+        expect(sha1(await readBack(uploadRef, parts[0]!.partRef))).toBe(sha1(data.subarray(2 * PART)));
+        expect(sha1(await readBack(uploadRef, parts[1]!.partRef))).toBe(sha1(data.subarray(0, PART)));
+        expect(sha1(await readBack(uploadRef, otherRef))).toBe(sha1(other));
+      });
+
+      it('reads an empty part as no bytes', async () => {
+        const uploadRef = await store.createUpload();
+        const partRef = await store.writePart(uploadRef, { partNumber: 1, size: 0, attemptId: newAttemptId() }, chunks(Buffer.alloc(0)));
+        expect((await readBack(uploadRef, partRef)).length).toBe(0);
+      });
+
+      it('refuses a discarded part, and any part of an aborted upload', async () => {
+        const data = randomBytes(PART + LAST);
+        const uploadRef = await store.createUpload();
+        const one = await writeSlice(store, uploadRef, data, 1);
+        const two = await writeSlice(store, uploadRef, data, 2);
+        await store.discardPart(uploadRef, 2, two.partRef);
+        await expect(readBack(uploadRef, two.partRef)).rejects.toThrow();
+        await store.abortUpload(uploadRef);
+        await expect(readBack(uploadRef, one.partRef)).rejects.toThrow();
+      });
+    });
+
+    describe('listUploads (optional: every upload the storage holds, for the repair after a crash)', () => {
+      let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
+      let store: BlobStore;
+
+      beforeEach(async (context) => {
+        opened = await open();
+        store = opened.store;
+        if (!store.listUploads) context.skip();
+      });
+
+      afterEach(async () => {
+        await opened?.cleanup();
+        opened = undefined;
+      });
+
+      it('lists nothing in a new store', async () => {
+        expect(await listAll(store)).toEqual([]);
+      });
+
+      it('lists each upload with every part attempt present, and the parts a completion joined in their order', async () => {
+        const data = randomBytes(PART + LAST);
+        const empty = await store.createUpload();
+        const pending = await store.createUpload();
+        const first = await writeSlice(store, pending, data, 1);
+        const retried = await writeSlice(store, pending, data, 1);
+        const done = await store.createUpload();
+        const joined = [await writeSlice(store, done, data, 2), await writeSlice(store, done, data, 1)].reverse();
+        const unused = await store.writePart(done, { partNumber: 2, size: LAST, attemptId: newAttemptId() }, chunks(randomBytes(LAST)));
+        await store.completeUpload(done, joined);
+
+        expect(await listAll(store)).toEqual([
+          { uploadRef: empty, partRefs: [], joinedPartRefs: undefined },
+          { uploadRef: pending, partRefs: [first.partRef, retried.partRef].sort(), joinedPartRefs: undefined },
+          { uploadRef: done, partRefs: [...joined.map((part) => part.partRef), unused].sort(), joinedPartRefs: joined.map((part) => part.partRef) },
+        ].sort((a, b) => a.uploadRef.localeCompare(b.uploadRef)));
+      });
+
+      it('no longer lists a discarded part, an aborted upload or a deleted blob', async () => {
+        const data = randomBytes(PART + LAST);
+        const kept = await store.createUpload();
+        const one = await writeSlice(store, kept, data, 1);
+        const lost = await writeSlice(store, kept, data, 1);
+        await store.discardPart(kept, 1, lost.partRef);
+        const aborted = await store.createUpload();
+        await writeSlice(store, aborted, data, 1);
+        await store.abortUpload(aborted);
+        const deleted = await store.createUpload();
+        const blobKey = await store.completeUpload(deleted, [await writeSlice(store, deleted, data, 1)]);
+        await store.deleteBlob(blobKey);
+
+        expect(await listAll(store)).toEqual([{ uploadRef: kept, partRefs: [one.partRef], joinedPartRefs: undefined }]);
       });
     });
 
@@ -298,6 +410,30 @@ export async function writeSlice(store: BlobStore, uploadRef: string, data: Buff
   const bytes = data.subarray((number - 1) * PART, Math.min(number * PART, data.length));
   const partRef = await store.writePart(uploadRef, { partNumber: number, size: bytes.length, attemptId: newAttemptId() }, chunks(bytes));
   return { partNumber: number, partRef, size: bytes.length };
+}
+
+/**
+ * An aborted upload is gone: no part can be written to it, the parts it had cannot be completed
+ * (S3 answers NoSuchUpload, the disk has no directory), and no optional capability still sees it.
+ */
+async function expectUploadGone(store: BlobStore, uploadRef: string, parts: PartToJoin[]): Promise<void> {
+  await expect(store.writePart(uploadRef, { partNumber: 1, size: 10, attemptId: newAttemptId() }, chunks(randomBytes(10)))).rejects.toThrow();
+  if (parts.length > 0) await expect(store.completeUpload(uploadRef, parts)).rejects.toThrow();
+  if (store.listUploads) expect((await listAll(store)).map((upload) => upload.uploadRef)).not.toContain(uploadRef);
+  for (const part of parts) {
+    if (store.readPart) await expect(drain(store.readPart(uploadRef, part.partRef))).rejects.toThrow();
+  }
+}
+
+async function drain(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of chunks) { /* reading is the point */ }
+}
+
+/** Every stored upload, sorted by reference, with its part attempts sorted (the order a store lists them in is its own). */
+async function listAll(store: BlobStore): Promise<StoredUpload[]> {
+  const uploads: StoredUpload[] = [];
+  for await (const upload of store.listUploads!()) uploads.push({ ...upload, partRefs: [...upload.partRefs].sort() });
+  return uploads.sort((a, b) => a.uploadRef.localeCompare(b.uploadRef));
 }
 
 export async function readAll(store: BlobStore, blobKey: string, range?: ByteRange): Promise<Buffer> {
