@@ -1,8 +1,10 @@
 /**
- * Load test: `npm run load` (or `tsx scripts/load.ts`). Starts `partway serve` as its own process, then
- * for LOAD_SECONDS (default 30) runs LOAD_CLIENTS (default 200) concurrent clients that each create a
- * session, upload two small parts and commit, again and again, while 4 large uploads run through the
- * client library. Prints statuses, latency percentiles per request kind and the server's peak RSS.
+ * The load benchmark: `npm run load` (or `tsx scripts/load.ts`). Starts `partway serve` as its own process,
+ * then for LOAD_SECONDS (default 30) runs LOAD_CLIENTS (default 200) concurrent clients that each create a
+ * session, upload two small parts and commit, again and again, while 4 large uploads of LOAD_LARGE_MIB
+ * (default 64) MiB run through the client library. Prints statuses, latency percentiles per request kind
+ * and the server's peak RSS, and fails (exit code 1) on any error answer or a peak RSS over
+ * LOAD_MAX_RSS_MIB (default 400). `npm test` runs only a short smoke of it (test/reliability/load.test.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -142,10 +144,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const maxRssMiB = Number(process.env.LOAD_MAX_RSS_MIB ?? 400);
   const report = await runLoad({
     seconds: Number(process.env.LOAD_SECONDS ?? 30), clients: Number(process.env.LOAD_CLIENTS ?? 200),
     largeUploads: 4, largeUploadMiB: Number(process.env.LOAD_LARGE_MIB ?? 64),
   });
   console.log(JSON.stringify(report, null, 2));
-  process.exitCode = report.errors === 0 ? 0 : 1;
+  const rssWithinBound = report.serverPeakRssMiB < maxRssMiB;
+  console.log(`errors: ${report.errors}`);
+  console.log(`server peak RSS: ${report.serverPeakRssMiB} MiB (bound ${maxRssMiB} MiB: ${rssWithinBound ? 'within' : 'OVER'})`);
+  process.exitCode = report.errors === 0 && rssWithinBound ? 0 : 1;
 }
