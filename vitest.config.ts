@@ -9,5 +9,8 @@ export default defineConfig({
     // Tests start real servers and move real bytes; two at a time suits the 2-core CI machines.
     maxWorkers: 2,
     minWorkers: 1,
+    // `vitest run --coverage` (npm test): of src/ as this process and its workers run it; servers
+    // started as child processes (dist/cli/main.js) are not measured.
+    coverage: { provider: 'v8', include: ['src/**/*.ts'], reporter: ['text-summary'] },
   },
 });
