@@ -22,18 +22,22 @@ export interface Partway {
   close(): Promise<void>;
 }
 
-/** Wires the stores, the core and the HTTP layer together for one server process. */
-export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel })): Promise<Partway> {
+/**
+ * Wires the stores, the core and the HTTP layer together for one server process. `now` is the core's
+ * clock (expiry, leases, download links); tests pass one they can move instead of sleeping.
+ */
+export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel }),
+  now: () => number = Date.now): Promise<Partway> {
   const stores = await openStores(config);
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: 10 * 60_000, batchSize: 100,
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
-  });
+  }, now);
   const onGarbage = () => janitor.nudge();
-  const folders = new Folders({ metadata, blobs, onGarbage });
+  const folders = new Folders({ metadata, blobs, now, onGarbage });
   const uploads = new UploadSessions({
-    metadata, blobs, folders, onGarbage,
+    metadata, blobs, folders, now, onGarbage,
     onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),
     limits: {
       partSizePolicy: { basePartSize: config.partSize, maxParts: config.maxParts },
@@ -46,9 +50,9 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
       commitRetryAfterSeconds: config.commitRetryAfterSeconds,
     },
   });
-  const tokens = new Tokens(metadata);
-  const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs);
-  const metrics = new Metrics(() => metadata.countOpenSessions(Date.now()));
+  const tokens = new Tokens(metadata, now);
+  const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
+  const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const app = buildApp(
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
