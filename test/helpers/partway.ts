@@ -21,11 +21,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real Partway over loopback on a fresh data directory, configured as `npm start` would be plus `settings`. */
-export async function startServer(settings: Partial<Record<SettingKey, string>> = {}): Promise<TestServer> {
+/** Real time, moved forward by hand: a test that waits for an expiry advances it instead of sleeping. */
+export class AdvancingClock {
+  #ahead = 0;
+  readonly now = (): number => Date.now() + this.#ahead;
+
+  advance(ms: number): void {
+    this.#ahead += ms;
+  }
+}
+
+/**
+ * A real Partway over loopback on a fresh data directory, configured as `npm start` would be plus
+ * `settings`; its core reads the time from `now` (e.g. an AdvancingClock's).
+ */
+export async function startServer(settings: Partial<Record<SettingKey, string>> = {}, options: { now?: () => number } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'partway-test-'));
   const config = loadConfig({ port: '0', dataDir, logLevel: 'silent', ...settings }, {});
-  const partway = await createPartway(config, false);
+  const partway = await createPartway(config, false, options.now);
   const url = await partway.listen();
   const tokenFor = async (user: string) => (await partway.tokens.create(user)).token;
   return {

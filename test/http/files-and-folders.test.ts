@@ -1,11 +1,13 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
+import { AdvancingClock, call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 
 let server: TestServer;
+/** Download links live 2 s here; the expiry test moves this clock past that instead of sleeping. */
+const clock = new AdvancingClock();
 
 beforeAll(async () => {
-  server = await startServer({ partSize: '65536', minChunkedSize: '100000', downloadLinkTtl: '2' });
+  server = await startServer({ partSize: '65536', minChunkedSize: '100000', downloadLinkTtl: '2' }, { now: clock.now });
 });
 afterAll(() => server.close());
 
@@ -110,7 +112,7 @@ describe('files', () => {
       const reply = await call('GET', `${server.url}/downloads/${bad}`, { token: null });
       expect(reply.status, bad).toBe(404);
     }
-    await new Promise((resolve) => setTimeout(resolve, 3100));
+    clock.advance(3100);
     expect((await call('GET', location, { token: null })).status).toBe(404);
   });
 

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, partRequest, randomData, sha1Base64, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
+import { AdvancingClock, call, partRequest, randomData, sha1Base64, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 
 const PART = 64 * 1024;
 const SIZE = 3 * PART + 1000; // four parts, the last one short
@@ -592,7 +592,8 @@ describe('aborting and expiry', () => {
   });
 
   it('answers 410 session_expired after the lifetime, and the sweeper deletes the bytes', async () => {
-    const short = await startServer({ partSize: String(PART), minChunkedSize: '100000', sessionTtl: '1' });
+    const clock = new AdvancingClock();
+    const short = await startServer({ partSize: String(PART), minChunkedSize: '100000', sessionTtl: '1' }, { now: clock.now });
     try {
       const data = randomData(SIZE);
       const created = await call('POST', `${short.upload}/files/upload_sessions`, {
@@ -602,7 +603,7 @@ describe('aborting and expiry', () => {
       expect((await call('PUT', url, partRequest(data, 0, PART, short.token))).status).toBe(200);
       const uploadsDir = join(short.dataDir, 'blobs', 'uploads');
       expect((await readdir(uploadsDir)).length).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      clock.advance(1100);
       const reply = await call('PUT', url, partRequest(data, PART, PART, short.token));
       expect(reply.status).toBe(410);
       expect(reply.json.code).toBe('session_expired');

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, FileChooser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, type TestServer } from '../helpers/partway.js';
+import { AdvancingClock, call, startServer, type TestServer } from '../helpers/partway.js';
 import {
   fileIdInListing, holdPartsAfter, launchChromium, listedParts, openUploader, PartCounter, TempFiles, until, type TestFile,
 } from './support.js';
@@ -302,17 +302,17 @@ describe('web uploader', () => {
 
   it('explains an expired session, and Retry starts a new one', async () => {
     const ttlSeconds = 5;
-    const shortLived = await startServer({ partSize: String(PART), minChunkedSize: '1000000', sessionTtl: String(ttlSeconds) });
+    const clock = new AdvancingClock();
+    const shortLived = await startServer({ partSize: String(PART), minChunkedSize: '1000000', sessionTtl: String(ttlSeconds) }, { now: clock.now });
     try {
       const token = await shortLived.tokenFor('expiry');
       const { context, page, errors } = await openUploader(browser, shortLived.url, token);
       try {
         const file = await files.write('expiring.bin', CHUNKED);
         const gate = await holdPartsAfter(page, 2);
-        const started = Date.now();
         await page.setInputFiles('#file-input', file.path);
         await until(async () => gate.sessionId() !== undefined && await listedParts(shortLived, token, gate.sessionId()!) === 2, 30_000, '2 parts');
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + ttlSeconds * 1000 + 500 - Date.now())));
+        clock.advance(ttlSeconds * 1000 + 500);
         await gate.release();
 
         const failed = page.locator('.upload[data-status="failed"]');
