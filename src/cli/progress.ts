@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { formatBytes as formatSize } from '../client/format-bytes.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'quiet';
 
@@ -47,13 +48,7 @@ export class ProgressDisplay {
   }
 }
 
+/** Sizes on the command line are binary (KiB, MiB), like other command-line tools. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return formatSize(bytes, 'binary');
 }

@@ -1,17 +1,10 @@
 /** Human-readable sizes, rates, durations and dates (decimal units, like file managers). */
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+import { formatBytes as formatSize } from '../../src/client/format-bytes.js';
 
+/** Sizes on the page are decimal (kB, MB), like file managers and browsers' download lists. */
 export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '–';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  return formatSize(bytes, 'decimal');
 }
 
 export function formatRate(bytesPerSecond: number | undefined): string | undefined {
