@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { S3Settings } from './blobs/s3-store.js';
+import { BOX_CHUNKED_MINIMUM } from './client/box-wire.js';
 
 /** S3 refuses parts under 5 MiB except the last (kept here so that config does not load the AWS SDK). */
 const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -25,7 +26,7 @@ export const SETTINGS = [
   { key: 'publicUrl', env: 'PARTWAY_PUBLIC_URL', flag: '--public-url', default: undefined, description: 'Base URL clients use (e.g. https://files.example.com); default: from the request\'s Host' },
   { key: 'partSize', env: 'PARTWAY_PART_SIZE', flag: '--part-size', default: String(8 * MiB), description: 'Smallest part size in bytes; doubled until a file needs at most max-parts parts' },
   { key: 'maxParts', env: 'PARTWAY_MAX_PARTS', flag: '--max-parts', default: '10000', description: 'Most parts one upload session may have' },
-  { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: '20000000', description: 'Smallest file size in bytes for a chunked upload session' },
+  { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: String(BOX_CHUNKED_MINIMUM), description: 'Smallest file size in bytes for a chunked upload session' },
   { key: 'maxFileSize', env: 'PARTWAY_MAX_FILE_SIZE', flag: '--max-file-size', default: String(5 * 1024 * 1024 * MiB), description: 'Largest file size in bytes' },
   { key: 'storageQuota', env: 'PARTWAY_STORAGE_QUOTA', flag: '--storage-quota', default: undefined, description: 'Bytes each user may store, sessions in progress included; default: no limit' },
   { key: 'maxOpenSessions', env: 'PARTWAY_MAX_OPEN_SESSIONS', flag: '--max-open-sessions', default: '1000', description: 'Upload sessions one user may have open at once; 0 for no limit' },

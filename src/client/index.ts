@@ -10,7 +10,7 @@ export type { DownloadOptions, DownloadProgress, DownloadResult } from './downlo
 export type { UploadSource } from './sources.js';
 export type { RetryPolicy } from './transport.js';
 export type { ResumeState, UploadOptions, UploadProgress, UploadResult } from './upload.js';
-export { BOX_CHUNKED_MINIMUM } from './upload.js';
+export { BOX_CHUNKED_MINIMUM } from './box-wire.js';
 
 export interface PartwayClientOptions {
   /** A Partway server, e.g. `http://127.0.0.1:8080`: the API is `<server>/2.0`, uploads `<server>/api/2.0`. */

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { BoxApi, BoxFile, UploadedPart, UploadSession } from './box-api.js';
 import { AbortedError, BoxApiError, PartwayClientError, SourceChangedError, VerificationError } from './errors.js';
+import { BOX_CHUNKED_MINIMUM } from './box-wire.js';
 import { PartsInFlight } from './parts-in-flight.js';
 import { openSource, type PartSource, type UploadSource } from './sources.js';
-
-/** Box refuses upload sessions for smaller files; they go through the simple upload. */
-export const BOX_CHUNKED_MINIMUM = 20_000_000;
 
 /** What is needed to continue an upload session later (keep it; pass it back as `resume`). */
 export interface ResumeState {

@@ -1,4 +1,5 @@
 import { AbortedError, BoxApiError, type BoxApi, type FileMini, type UploadedPart, type UploadSession } from './api.js';
+import { BOX_CHUNKED_MINIMUM } from '../../src/client/box-wire.js';
 import { PartsInFlight } from '../../src/client/parts-in-flight.js';
 import { IncrementalSha1, sha1Of, toBase64, toHex } from './sha1.js';
 import { uploadKey, type SavedUpload, type StateStore, type UploadIdentity } from './state-store.js';
@@ -16,9 +17,6 @@ import { uploadKey, type SavedUpload, type StateStore, type UploadIdentity } fro
  * holds and sends only the others; the parts it skips are still read, checked against the server's
  * SHA-1 and fed into the whole-file hash, which the committed file's SHA-1 must match.
  */
-
-/** Box refuses upload sessions for smaller files; they go through the simple upload. */
-export const BOX_CHUNKED_MINIMUM = 20_000_000;
 
 /** Parts in flight (Box recommends 3 to 5; browsers open 6 connections per host over HTTP/1.1). */
 const DEFAULT_CONCURRENCY = 4;
