@@ -1,7 +1,9 @@
-import type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
+import type { BoxFile, BoxFolder, BoxFolderDetails, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
+import { contentRange, sha1Digest } from './box-wire.js';
+import type { RequestBody } from './http-stack.js';
 import type { Transport } from './transport.js';
 
-export type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
+export type { BoxFile, BoxFolder, BoxFolderDetails, BoxItem, BoxUser, UploadedPart, UploadSession } from './box-types.js';
 
 export interface Endpoints {
   /** The API base, e.g. `http://host:8080/2.0` (Box: `https://api.box.com/2.0`). */
@@ -10,9 +12,13 @@ export interface Endpoints {
   upload: string;
 }
 
+/** The session's URLs are all a call on an existing session needs. */
+export type SessionRef = Pick<UploadSession, 'session_endpoints'>;
+
 /**
  * Box's wire API as typed calls, nothing more: one method per endpoint, retried by the transport.
- * Session calls use the URLs the server returned in `session_endpoints`, as Box asks clients to.
+ * Shared by the Node client and the web uploader; only the transport's HttpStack differs. Session
+ * calls use the URLs the server returned in `session_endpoints`, as Box asks clients to.
  */
 export class BoxApi {
   readonly endpoints: Endpoints;
@@ -47,22 +53,25 @@ export class BoxApi {
     return (await this.transport.call({ method: 'GET', url: this.sessionUrl(sessionId), signal })).json;
   }
 
-  async uploadPart(session: UploadSession, part: { fileSize: number; offset: number; bytes: Uint8Array; sha1Base64: string },
-    signal?: AbortSignal): Promise<UploadedPart> {
-    const last = part.offset + part.bytes.byteLength - 1;
+  /**
+   * Sends one part. `body` is the part's bytes (Node) or a slice of the File, which the browser
+   * streams from disk; `length` is its size in bytes either way.
+   */
+  async uploadPart(session: SessionRef, part: { fileSize: number; offset: number; length: number; body: RequestBody; sha1: Uint8Array;
+    beforeRetry?: (() => Promise<void>) | undefined }, signal?: AbortSignal): Promise<UploadedPart> {
     const reply = await this.transport.call({
-      method: 'PUT', url: session.session_endpoints.upload_part, body: part.bytes, signal,
+      method: 'PUT', url: session.session_endpoints.upload_part, body: part.body, signal, beforeRetry: part.beforeRetry,
       headers: {
         'content-type': 'application/octet-stream',
-        'content-range': `bytes ${part.offset}-${last}/${part.fileSize}`,
-        digest: `sha=${part.sha1Base64}`,
+        'content-range': contentRange(part.offset, part.length, part.fileSize),
+        digest: sha1Digest(part.sha1),
       },
     });
     return reply.json.part;
   }
 
   /** Every part of a session, all pages. */
-  async listParts(session: Pick<UploadSession, 'session_endpoints'>, signal?: AbortSignal): Promise<UploadedPart[]> {
+  async listParts(session: SessionRef, signal?: AbortSignal): Promise<UploadedPart[]> {
     const parts: UploadedPart[] = [];
     for (let offset = 0; ; offset += 1000) {
       const reply = await this.transport.call({ method: 'GET', url: `${session.session_endpoints.list_parts}?offset=${offset}&limit=1000`, signal });
@@ -72,22 +81,26 @@ export class BoxApi {
   }
 
   /** Commits, waiting out `202` answers (the server is still storing a listed part). */
-  async commit(session: UploadSession, parts: readonly UploadedPart[], sha1Base64: string,
+  async commit(session: SessionRef, parts: readonly UploadedPart[], sha1: Uint8Array,
     options: { ifMatch?: string | undefined; contentModifiedAt?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<BoxFile> {
     const reply = await this.transport.call({
       method: 'POST', url: session.session_endpoints.commit, signal: options.signal, retryStatuses: [202],
-      headers: { digest: `sha=${sha1Base64}`, ...(options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch }) },
+      headers: { digest: sha1Digest(sha1), ...(options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch }) },
       json: { parts, ...(options.contentModifiedAt === undefined ? {} : { attributes: { content_modified_at: options.contentModifiedAt } }) },
     });
     return reply.json.entries[0];
   }
 
-  async abortSession(session: Pick<UploadSession, 'session_endpoints'>, signal?: AbortSignal): Promise<void> {
+  async abortSession(session: SessionRef, signal?: AbortSignal): Promise<void> {
     await this.transport.call({ method: 'DELETE', url: session.session_endpoints.abort, signal });
   }
 
-  /** Box's simple upload (multipart), for files under the chunked minimum. */
-  async uploadSmall(request: { folderId?: string; fileId?: string; fileName: string; bytes: Uint8Array; sha1Hex: string;
+  /**
+   * Box's simple upload (multipart: the attributes field before the file), for files under the chunked
+   * minimum. The form is a Blob of the parts around the content, which every platform's stack sends
+   * alike (undici cannot send the global FormData of a Node whose bundled undici is another version).
+   */
+  async uploadSmall(request: { folderId?: string; fileId?: string; fileName: string; content: Blob; sha1Hex: string;
     contentModifiedAt?: string | undefined }, signal?: AbortSignal): Promise<BoxFile> {
     const boundary = `partway-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
     const attributes = JSON.stringify({
@@ -97,8 +110,9 @@ export class BoxApi {
     });
     const head = `--${boundary}\r\nContent-Disposition: form-data; name="attributes"\r\n\r\n${attributes}\r\n`
       + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/octet-stream\r\n\r\n`;
-    const body = Buffer.concat([Buffer.from(head), request.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    const body = new Blob([head, request.content, `\r\n--${boundary}--\r\n`]);
     const path = request.fileId === undefined ? '/files/content' : `/files/${encodeURIComponent(request.fileId)}/content`;
+    // Box's SDKs send the content's SHA-1 in a header called Content-MD5; the server checks it.
     const reply = await this.transport.call({
       method: 'POST', url: `${this.endpoints.upload}${path}`, body, signal,
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-md5': request.sha1Hex },
@@ -114,6 +128,11 @@ export class BoxApi {
     await this.transport.call({ method: 'DELETE', url: `${this.endpoints.api}/files/${encodeURIComponent(fileId)}`, signal });
   }
 
+  async getFolder(folderId: string, signal?: AbortSignal): Promise<BoxFolderDetails> {
+    return (await this.transport.call({ method: 'GET', url: `${this.endpoints.api}/folders/${encodeURIComponent(folderId)}`, signal })).json;
+  }
+
+  /** Every item of a folder, all pages. */
   async listFolder(folderId: string, signal?: AbortSignal): Promise<BoxItem[]> {
     const items: BoxItem[] = [];
     for (let offset = 0; ; offset += 1000) {
@@ -133,16 +152,17 @@ export class BoxApi {
     return (await this.transport.call({ method: 'GET', url: `${this.endpoints.api}/users/me`, signal })).json;
   }
 
-  /** Where a file's bytes are: Box answers `302` to a download URL. */
+  /**
+   * Where a file's bytes are. Box answers `GET /files/{id}/content` with a `302` to a signed link
+   * that needs no token. A stack that hands redirects back gets it from a GET; one that follows them
+   * (`fetch`) asks with a HEAD, so as not to fetch the bytes, and its answer comes from the link.
+   */
   async downloadUrl(fileId: string, signal?: AbortSignal): Promise<{ url: string; sameOrigin: boolean }> {
     const url = `${this.endpoints.api}/files/${encodeURIComponent(fileId)}/content`;
-    const reply = await this.transport.call({ method: 'GET', url, signal, retryStatuses: [202], discardBody: true });
-    const location = reply.headers.location;
-    if (reply.status >= 300 && reply.status < 400 && typeof location === 'string') {
-      const target = new URL(location, url);
-      return { url: target.href, sameOrigin: target.origin === new URL(url).origin };
-    }
-    return { url, sameOrigin: true };
+    const method = this.transport.stack.followsRedirects ? 'HEAD' : 'GET';
+    const reply = await this.transport.call({ method, url, signal, retryStatuses: [202], discardBody: true });
+    const location = reply.header('location');
+    const target = reply.status >= 300 && reply.status < 400 && location !== undefined ? new URL(location, url) : new URL(reply.url, url);
+    return { url: target.href, sameOrigin: target.origin === new URL(url).origin };
   }
 }
-

@@ -47,3 +47,8 @@ export interface BoxUser {
   login: string;
 }
 
+
+/** A folder as `GET /folders/{id}` gives it: with the path from the root. */
+export interface BoxFolderDetails extends BoxFolder {
+  path_collection: { total_count: number; entries: BoxFolder[] };
+}

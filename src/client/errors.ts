@@ -1,6 +1,9 @@
 import { isRetryableStatus } from './retry.js';
 
-/** Every failure of the client is one of these; `instanceof` and `.kind` both tell them apart. */
+/**
+ * Every failure of the client (Node and the web uploader alike) is one of these; `instanceof` and
+ * `.kind` both tell them apart. No imports beyond the retry rules, no I/O.
+ */
 export class PartwayClientError extends Error {
   readonly kind: 'api' | 'network' | 'verification' | 'aborted' | 'usage' | 'changed';
 
@@ -15,6 +18,8 @@ export class PartwayClientError extends Error {
 export class BoxApiError extends PartwayClientError {
   readonly status: number;
   readonly code: string;
+  /** The server's own message, without the request it answered. */
+  readonly serverMessage: string;
   readonly requestId: string | undefined;
   readonly contextInfo: Record<string, unknown> | undefined;
   readonly retryAfterSeconds: number | undefined;
@@ -25,6 +30,7 @@ export class BoxApiError extends PartwayClientError {
       + (init.requestId ? ` (request id ${init.requestId})` : ''));
     this.status = init.status;
     this.code = init.code;
+    this.serverMessage = init.message;
     this.requestId = init.requestId;
     this.contextInfo = init.contextInfo;
     this.retryAfterSeconds = init.retryAfterSeconds;
@@ -38,7 +44,7 @@ export class BoxApiError extends PartwayClientError {
 
 /** The connection failed or broke before an answer arrived. */
 export class NetworkError extends PartwayClientError {
-  constructor(message: string, cause: unknown) {
+  constructor(message: string, cause?: unknown) {
     super('network', message, { cause });
   }
 }
@@ -62,4 +68,9 @@ export class SourceChangedError extends PartwayClientError {
   constructor(message: string) {
     super('changed', message);
   }
+}
+
+/** Whether another attempt may succeed: no answer arrived, or the server is busy or broken for now. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof BoxApiError && error.retryable);
 }

@@ -1,15 +1,23 @@
 import { BoxApi, type BoxFile, type BoxFolder, type BoxItem, type BoxUser, type UploadedPart } from './box-api.js';
-import { download, type DownloadOptions, type DownloadResult } from './download.js';
-import type { UploadSource } from './sources.js';
+import { download, type DownloadOptions, type DownloadResult } from './node/download.js';
+import type { UploadSource } from './node/sources.js';
+import { UndiciStack } from './node/undici-stack.js';
+import { upload, type UploadOptions } from './node/upload.js';
 import { DEFAULT_RETRY, Transport, type RetryPolicy } from './transport.js';
-import { upload, type ResumeState, type UploadOptions, type UploadResult } from './upload.js';
+import type { ResumeState, UploadResult } from './upload-engine.js';
+
+/*
+ * The Node entry of the client library (package.json `exports`). The engine, the Box calls and the
+ * transport are shared with the web uploader; what is Node's alone lives in ./node/.
+ */
 
 export * from './errors.js';
 export type { BoxFile, BoxFolder, BoxItem, BoxUser, UploadedPart } from './box-api.js';
-export type { DownloadOptions, DownloadProgress, DownloadResult } from './download.js';
-export type { UploadSource } from './sources.js';
+export type { DownloadOptions, DownloadProgress, DownloadResult } from './node/download.js';
+export type { UploadSource } from './node/sources.js';
 export type { RetryPolicy } from './transport.js';
-export type { ResumeState, UploadOptions, UploadProgress, UploadResult } from './upload.js';
+export type { UploadOptions, UploadProgress } from './node/upload.js';
+export type { ResumeState, UploadResult } from './upload-engine.js';
 export { BOX_CHUNKED_MINIMUM } from './box-wire.js';
 
 export interface PartwayClientOptions {
@@ -29,12 +37,14 @@ export interface PartwayClientOptions {
  */
 export class PartwayClient {
   readonly api: BoxApi;
+  readonly #stack: UndiciStack;
 
   constructor(options: PartwayClientOptions) {
     const baseUrl = trimSlash(options.baseUrl ?? options.server);
     const uploadUrl = trimSlash(options.uploadUrl ?? (options.server === undefined ? undefined : `${trimSlash(options.server)}/api`));
     if (baseUrl === undefined || uploadUrl === undefined) throw new TypeError('PartwayClient needs `server`, or `baseUrl` and `uploadUrl`');
-    const transport = new Transport(options.token, { retry: options.retry ?? DEFAULT_RETRY, userAgent: options.userAgent ?? 'partway-client' });
+    this.#stack = new UndiciStack({ userAgent: options.userAgent ?? 'partway-client' });
+    const transport = new Transport(this.#stack, options.token, { retry: options.retry ?? DEFAULT_RETRY });
     this.api = new BoxApi(transport, { api: `${baseUrl}/2.0`, upload: `${uploadUrl}/2.0` });
   }
 
@@ -43,7 +53,7 @@ export class PartwayClient {
   }
 
   download(fileId: string, path: string, options?: DownloadOptions): Promise<DownloadResult> {
-    return download(this.api, fileId, path, options);
+    return download(this.api, this.#stack, fileId, path, options);
   }
 
   /** The parts the server holds for a session (the `resume` state names it). */
@@ -78,7 +88,7 @@ export class PartwayClient {
 
   /** Closes pooled connections. */
   close(): Promise<void> {
-    return this.api.transport.close();
+    return this.#stack.close();
   }
 }
 

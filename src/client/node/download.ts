@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import type { BoxApi } from './box-api.js';
-import { AbortedError, BoxApiError, NetworkError, VerificationError } from './errors.js';
-import { sleep } from './transport.js';
+import type { BoxApi } from '../box-api.js';
+import { AbortedError, BoxApiError, isTransient, NetworkError, VerificationError } from '../errors.js';
+import { sleep } from '../transport.js';
+import type { UndiciStack } from './undici-stack.js';
 
 export interface DownloadProgress {
   bytesDone: number;
@@ -30,7 +31,7 @@ export interface DownloadResult {
  * killed process) continues from there with `Range`. The SHA-1 of the whole file is checked against
  * the server's before the file is renamed into place, so `path` only ever holds a verified file.
  */
-export async function download(api: BoxApi, fileId: string, path: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+export async function download(api: BoxApi, stack: UndiciStack, fileId: string, path: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   const info = await api.getFile(fileId, options.signal);
   const partial = `${path}.partial`;
   // Names the remote version the partial file belongs to; a partial of another version is dropped.
@@ -55,12 +56,11 @@ export async function download(api: BoxApi, fileId: string, path: string, option
     while (state.position < info.size) {
       const before = state.position;
       try {
-        await fetchRest(api, fileId, state, options);
+        await fetchRest(api, stack, fileId, state, options);
       } catch (error) {
         if (options.signal?.aborted) throw new AbortedError('The download was stopped; run it again to resume');
-        const retryable = error instanceof NetworkError || (error instanceof BoxApiError && error.retryable);
         failures = state.position > before ? 1 : failures + 1;
-        if (!retryable || failures >= (options.attempts ?? 8)) throw error;
+        if (!isTransient(error) || failures >= (options.attempts ?? 8)) throw error;
         const retryAfter = error instanceof BoxApiError ? error.retryAfterSeconds : undefined;
         await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : Math.min(250 * 2 ** failures, 30_000), options.signal);
       }
@@ -90,11 +90,12 @@ interface DownloadState {
 }
 
 /** Streams from `state.position` to the end, keeping position and hash in step with the disk. */
-async function fetchRest(api: BoxApi, fileId: string, state: DownloadState, options: DownloadOptions): Promise<void> {
+async function fetchRest(api: BoxApi, stack: UndiciStack, fileId: string, state: DownloadState, options: DownloadOptions): Promise<void> {
   const target = await api.downloadUrl(fileId, options.signal);
-  const response = await api.transport.openStream(target.url, {
-    withToken: target.sameOrigin, signal: options.signal,
-    headers: state.position > 0 ? { range: `bytes=${state.position}-` } : {},
+  // Signed download links on another origin need no token and must not receive it.
+  const response = await stack.openStream(target.url, {
+    signal: options.signal,
+    headers: { ...(target.sameOrigin ? api.transport.authorization : {}), ...(state.position > 0 ? { range: `bytes=${state.position}-` } : {}) },
   });
   if (state.position > 0 && response.statusCode !== 206) {
     // The server ignored the range: start from the beginning.

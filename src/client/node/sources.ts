@@ -1,43 +1,55 @@
+import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { SourceChangedError } from './errors.js';
+import { SourceChangedError } from '../errors.js';
+import type { PartSource, ReadPart } from '../part-source.js';
 
-/** What can be uploaded: a file path, a Blob, or a stream of known size. */
+/** What can be uploaded from Node: a file path, a Blob, or a stream of known size. */
 export type UploadSource = string | Blob | { stream: AsyncIterable<Uint8Array>; size: number; name?: string };
 
-export interface SourcePart {
-  offset: number;
-  bytes: Buffer;
-  /** Hands the part's memory back for the next part, once nothing uses `bytes` any more. */
-  release(): void;
-}
-
-/** A source read front to back, one part at a time, so each byte is read once. */
-export interface PartSource {
-  size: number;
-  /** A name to upload under if the caller gives none. */
-  name: string | undefined;
-  /** For files: what identifies this version of the file (for resume state). */
-  identity?: { path: string; size: number; mtimeMs: number };
-  parts(partSize: number): AsyncGenerator<SourcePart>;
-  /** Throws SourceChangedError if the source changed while it was read. */
-  checkUnchanged(): Promise<void>;
-}
-
+/** Node's PartSource for each kind of UploadSource: read with `node:fs` (or the Blob, or the stream), hashed with `node:crypto`. */
 export async function openSource(source: UploadSource): Promise<PartSource> {
   if (typeof source === 'string') return fileSource(source);
-  if (typeof Blob !== 'undefined' && source instanceof Blob) return blobSource(source);
-  return streamSource(source as { stream: AsyncIterable<Uint8Array>; size: number; name?: string });
+  if (source instanceof Blob) return blobSource(source);
+  return streamSource(source);
+}
+
+/** Parts as Buffers, each hashed on its own and into the whole-file hash as it is handed over. */
+function hashedSource(init: { size: number; name: string | undefined; read(partSize: number): AsyncIterable<{ offset: number; bytes: Buffer; release(): void }>;
+  checkUnchanged(): Promise<void> }): PartSource {
+  let whole: Hash = createHash('sha1');
+  return {
+    size: init.size,
+    name: init.name,
+    async *parts(partSize) {
+      whole = createHash('sha1');
+      for await (const { offset, bytes, release } of init.read(partSize)) {
+        whole.update(bytes);
+        const part: ReadPart = { offset, length: bytes.length, sha1: createHash('sha1').update(bytes).digest(), body: bytes, release };
+        yield part;
+      }
+    },
+    wholeSha1: () => whole.digest(),
+    async whole() {
+      const chunks: Buffer[] = [];
+      const hash = createHash('sha1');
+      for await (const { bytes } of init.read(Math.max(init.size, 1))) {
+        hash.update(bytes);
+        chunks.push(bytes);
+      }
+      return { content: new Blob(chunks), sha1: hash.digest() };
+    },
+    checkUnchanged: init.checkUnchanged,
+  };
 }
 
 async function fileSource(path: string): Promise<PartSource> {
   const before = await stat(path);
   if (!before.isFile()) throw new SourceChangedError(`${path} is not a regular file`);
-  return {
+  return hashedSource({
     size: before.size,
     name: basename(path),
-    identity: { path, size: before.size, mtimeMs: before.mtimeMs },
-    async *parts(partSize) {
+    async *read(partSize) {
       const file = await open(path, 'r');
       // Part buffers are reused: with the caller's bounded parts in flight, memory stays bounded too,
       // instead of waiting for the garbage collector to notice many dead 8 MiB buffers.
@@ -65,27 +77,27 @@ async function fileSource(path: string): Promise<PartSource> {
         throw new SourceChangedError(`${path} changed while it was uploaded`);
       }
     },
-  };
+  });
 }
 
 function blobSource(blob: Blob): PartSource {
-  return {
+  return hashedSource({
     size: blob.size,
     name: 'name' in blob && typeof blob.name === 'string' ? blob.name : undefined,
-    async *parts(partSize) {
+    async *read(partSize) {
       for (let offset = 0; offset < blob.size; offset += partSize) {
         yield { offset, bytes: Buffer.from(await blob.slice(offset, Math.min(offset + partSize, blob.size)).arrayBuffer()), release: () => {} };
       }
     },
     async checkUnchanged() {},
-  };
+  });
 }
 
 function streamSource(source: { stream: AsyncIterable<Uint8Array>; size: number; name?: string }): PartSource {
-  return {
+  return hashedSource({
     size: source.size,
     name: source.name,
-    async *parts(partSize) {
+    async *read(partSize) {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let offset = 0;
@@ -111,5 +123,5 @@ function streamSource(source: { stream: AsyncIterable<Uint8Array>; size: number;
       if (offset !== source.size) throw new SourceChangedError(`The stream had ${offset} bytes, not the ${source.size} announced`);
     },
     async checkUnchanged() {},
-  };
+  });
 }
