@@ -1,5 +1,5 @@
 import './styles.css';
-import { BoxApi, BoxApiError, type BoxUser } from './api.js';
+import { BoxApiError, connect, type BoxApi, type BoxUser } from './api.js';
 import { explainError } from './messages.js';
 import { partHashImplementation } from './sha1.js';
 import { openStateStore } from './state-store.js';
@@ -51,7 +51,7 @@ function folderFromHash(): string {
 }
 
 async function signIn(token: string): Promise<string | undefined> {
-  const api = new BoxApi({ origin: ORIGIN, token, onUnauthorized: signOutForBadToken });
+  const api = connect({ origin: ORIGIN, token, onUnauthorized: signOutForBadToken });
   let user: BoxUser;
   try {
     user = await api.me();

@@ -1,5 +1,4 @@
-import { BoxApiError, NetworkError } from './api.js';
-import { SourceChangedError, VerificationError } from './upload-engine.js';
+import { BoxApiError, NetworkError, SourceChangedError, VerificationError } from './api.js';
 
 /** What the user is told about a failure, and what they can do next. */
 export interface Explained {

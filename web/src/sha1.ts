@@ -48,18 +48,6 @@ export function partHashImplementation(): 'crypto.subtle' | 'hash-wasm' {
   return globalThis.isSecureContext && globalThis.crypto?.subtle ? 'crypto.subtle' : 'hash-wasm';
 }
 
-export function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }

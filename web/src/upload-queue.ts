@@ -1,4 +1,4 @@
-import { AbortedError, BoxApiError, type FileMini } from './api.js';
+import { AbortedError, BoxApiError, type BoxFile } from './api.js';
 import { numberedName } from './format.js';
 import { explainError, type Explained } from './messages.js';
 import { RateMeter, secondsLeft } from './rate.js';
@@ -34,7 +34,7 @@ export class UploadItem {
   readonly rate = new RateMeter();
   error: Explained | undefined;
   /** The existing file that holds the name (status `conflict`). */
-  conflict: FileMini | undefined;
+  conflict: BoxFile | undefined;
   note: string | undefined;
   result: UploadOutcome | undefined;
   /** The user chose "keep both": on a clash, try the next numbered name by itself. */
@@ -398,8 +398,8 @@ function identityOf(record: SavedUpload): UploadIdentity {
 }
 
 /** Box sends the clashing item as `context_info.conflicts`: one object (or, from some servers, a list). */
-function conflictOf(error: BoxApiError): FileMini | undefined {
+function conflictOf(error: BoxApiError): BoxFile | undefined {
   const conflicts = error.contextInfo?.conflicts;
   const item = Array.isArray(conflicts) ? conflicts[0] : conflicts;
-  return typeof item === 'object' && item !== null && (item as FileMini).type === 'file' ? item as FileMini : undefined;
+  return typeof item === 'object' && item !== null && (item as BoxFile).type === 'file' ? item as BoxFile : undefined;
 }

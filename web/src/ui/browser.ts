@@ -1,4 +1,4 @@
-import type { BoxApi, FileMini, Folder, Item } from '../api.js';
+import type { BoxApi, BoxFile, BoxFolderDetails, BoxItem } from '../api.js';
 import { formatBytes, formatDate } from '../format.js';
 import { explainError } from '../messages.js';
 import { announce, confirmDialog, h, icon, replaceChildren } from './dom.js';
@@ -62,7 +62,7 @@ export class FolderView {
     const ticket = ++this.#loading;
     this.#list.setAttribute('aria-busy', 'true');
     try {
-      const [folder, items] = await Promise.all([this.#api.folder(folderId), this.#api.items(folderId)]);
+      const [folder, items] = await Promise.all([this.#api.getFolder(folderId), this.#api.listFolder(folderId)]);
       if (ticket !== this.#loading) return;
       this.folder = { id: folder.id, name: folder.name };
       this.#renderHead(folder);
@@ -86,7 +86,7 @@ export class FolderView {
     return this.show(this.folder.id);
   }
 
-  #renderHead(folder: Folder): void {
+  #renderHead(folder: BoxFolderDetails): void {
     const path = [...folder.path_collection.entries, folder];
     replaceChildren(this.#crumbs, ...path.map((entry, index) => index === path.length - 1
       ? h('li', {}, h('span', { 'aria-current': 'page' }, entry.name))
@@ -97,7 +97,7 @@ export class FolderView {
     this.#dropTarget.textContent = folder.name;
   }
 
-  #renderItems(items: Item[]): void {
+  #renderItems(items: BoxItem[]): void {
     if (items.length === 0) {
       replaceChildren(this.#list, h('p', { class: 'empty' }, 'This folder is empty.'));
       return;
@@ -120,7 +120,7 @@ export class FolderView {
         h('tbody', {}, ...rows)));
   }
 
-  #fileRow(file: FileMini): HTMLTableRowElement {
+  #fileRow(file: BoxFile): HTMLTableRowElement {
     return h('tr', { class: 'file-row', 'data-file-id': file.id },
       h('th', { scope: 'row', 'data-label': 'Name' }, h('span', { class: 'item-name' }, icon('file'), file.name)),
       h('td', { 'data-label': 'Size', title: `${file.size.toLocaleString()} bytes` }, formatBytes(file.size)),
@@ -151,9 +151,9 @@ export class FolderView {
     }
   }
 
-  async #download(file: FileMini): Promise<void> {
+  async #download(file: BoxFile): Promise<void> {
     try {
-      const url = await this.#api.downloadUrl(file.id);
+      const { url } = await this.#api.downloadUrl(file.id);
       // The signed link needs no token, so the browser's own download manager can fetch it
       // (with its progress, pause and resume), and no multi-gigabyte body passes through this page.
       const link = h('a', { href: url, download: file.name, class: 'visually-hidden' });
@@ -168,7 +168,7 @@ export class FolderView {
     }
   }
 
-  async #delete(file: FileMini): Promise<void> {
+  async #delete(file: BoxFile): Promise<void> {
     const sure = await confirmDialog({
       title: `Delete ${file.name}?`, message: `${file.name} (${formatBytes(file.size)}) will be deleted from ${this.folder.name}. This cannot be undone.`,
       confirm: 'Delete', danger: true,
