@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import type { BoxApi } from '../box-api.js';
 import { AbortedError, BoxApiError, isTransient, NetworkError, VerificationError } from '../errors.js';
+import { DEFAULT_RETRY, retryDelayMs } from '../retry.js';
 import { sleep } from '../transport.js';
 import type { UndiciStack } from './undici-stack.js';
 
@@ -62,7 +63,7 @@ export async function download(api: BoxApi, stack: UndiciStack, fileId: string, 
         failures = state.position > before ? 1 : failures + 1;
         if (!isTransient(error) || failures >= (options.attempts ?? 8)) throw error;
         const retryAfter = error instanceof BoxApiError ? error.retryAfterSeconds : undefined;
-        await sleep(retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : Math.min(250 * 2 ** failures, 30_000), options.signal);
+        await sleep(retryDelayMs(DEFAULT_RETRY, failures, retryAfter), options.signal);
       }
     }
     await file.truncate(info.size);
