@@ -10,7 +10,7 @@ export interface UploadProgress {
   totalParts: number;
 }
 
-export interface UploadOptions extends Omit<EngineOptions, 'onProgress' | 'onSessionLost'> {
+export interface UploadOptions extends Omit<EngineOptions, 'onProgress'> {
   onProgress?: (progress: UploadProgress) => void;
 }
 
