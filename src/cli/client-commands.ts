@@ -5,7 +5,8 @@ import {
   AbortedError, BoxApiError, PartwayClient, PartwayClientError, SourceChangedError, VerificationError, type UploadResult,
 } from '../client/index.js';
 import { clientSettings, saveClientSettings, stateDir } from './client-config.js';
-import { formatBytes, ProgressDisplay, type ProgressMode } from './progress.js';
+import { formatBytes } from '../client/format-bytes.js';
+import { ProgressDisplay, type ProgressMode } from './progress.js';
 import { sameKey, UploadStates, type UploadKey } from './upload-state.js';
 
 /** Exit codes: scripts can tell a bad command line from a server refusal from corrupted data. */

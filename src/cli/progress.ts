@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { formatBytes as formatSize } from '../client/format-bytes.js';
+import { formatBytes } from '../client/format-bytes.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'quiet';
 
@@ -46,9 +46,4 @@ export class ProgressDisplay {
   stop(): void {
     this.#bars?.stop();
   }
-}
-
-/** Sizes on the command line are binary (KiB, MiB), like other command-line tools. */
-export function formatBytes(bytes: number): string {
-  return formatSize(bytes, 'binary');
 }

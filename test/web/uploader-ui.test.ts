@@ -137,7 +137,7 @@ describe('web uploader', () => {
       await page.setInputFiles('#file-input', second.path);
       const clash = page.locator('.upload[data-status="conflict"]');
       await clash.waitFor();
-      expect(await clash.textContent()).toContain('A file named report.bin already exists in All Files (21.0 MB');
+      expect(await clash.textContent()).toContain('A file named report.bin already exists in All Files (20.0 MiB');
       await clash.getByRole('button', { name: 'Upload as new version report.bin' }).click();
       await until(async () => (await fileInfo(token, id)).sha1 === second.sha1, 60_000, 'the new version');
       expect(await fileInfo(token, id)).toMatchObject({ sha1: second.sha1, etag: '1', size: CHUNKED });

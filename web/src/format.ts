@@ -1,11 +1,8 @@
-/** Human-readable sizes, rates, durations and dates (decimal units, like file managers). */
+/** Human-readable sizes, rates, durations and dates; sizes as the CLI shows them (src/client/format-bytes.ts). */
 
-import { formatBytes as formatSize } from '../../src/client/format-bytes.js';
+import { formatBytes } from '../../src/client/format-bytes.js';
 
-/** Sizes on the page are decimal (kB, MB), like file managers and browsers' download lists. */
-export function formatBytes(bytes: number): string {
-  return formatSize(bytes, 'decimal');
-}
+export { formatBytes };
 
 export function formatRate(bytesPerSecond: number | undefined): string | undefined {
   return bytesPerSecond === undefined ? undefined : `${formatBytes(bytesPerSecond)}/s`;
