@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { S3Settings } from './blobs/s3-store.js';
 import { BOX_CHUNKED_MINIMUM } from './client/box-wire.js';
+import { choosePartSize } from './core/part-size.js';
 
 /** S3 refuses parts under 5 MiB except the last (kept here so that config does not load the AWS SDK). */
 const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -37,6 +38,8 @@ export const SETTINGS = [
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
   { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
   { key: 'idleTimeout', env: 'PARTWAY_IDLE_TIMEOUT', flag: '--idle-timeout', default: '300', description: 'Seconds a connection may stay silent (no bytes either way) before it is closed; also bounds a silent commit' },
+  { key: 'discardLimit', env: 'PARTWAY_DISCARD_LIMIT', flag: '--discard-limit', default: undefined, description: 'Bytes of a body answered before it was read (a refused part) that are read and thrown away, so that clients which send the whole body before reading get the answer; a longer body closes the connection. Default: the largest part size handed out' },
+  { key: 'discardTimeout', env: 'PARTWAY_DISCARD_TIMEOUT', flag: '--discard-timeout', default: '60', description: 'Seconds allowed for throwing such a body away before the connection is closed; 0 closes it at once' },
   { key: 'jsonBodyLimit', env: 'PARTWAY_JSON_BODY_LIMIT', flag: '--json-body-limit', default: String(2 * MiB), description: 'Largest JSON request body in bytes' },
   { key: 'corsOrigins', env: 'PARTWAY_CORS_ORIGINS', flag: '--cors-origins', default: undefined, description: 'Comma-separated origins of browser apps allowed to call the API (CORS), or * for any' },
   { key: 'databaseUrl', env: 'PARTWAY_DATABASE_URL', flag: '--database-url', default: undefined, description: 'postgres://... to keep metadata in PostgreSQL (for several nodes); default: SQLite in the data directory' },
@@ -71,6 +74,9 @@ export interface PartwayConfig {
   sweepIntervalMs: number;
   requestTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Bytes of an unwanted body read and thrown away to keep its connection (src/http/unread-body.ts). */
+  discardLimit: number;
+  discardTimeoutMs: number;
   jsonBodyLimit: number;
   /** Origins allowed by CORS: a list, or '*' for any; none when empty. */
   corsOrigins: string[] | '*';
@@ -116,15 +122,19 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
   if (s3 !== undefined && partSize < S3_MIN_PART_SIZE) {
     throw new TypeError(`PARTWAY_PART_SIZE must be at least ${S3_MIN_PART_SIZE} bytes with S3, which refuses smaller parts`);
   }
+  const maxParts = integer('maxParts', 1);
+  const maxFileSize = integer('maxFileSize', 1);
+  // A refused part of any size a session can ask for must still get its answer.
+  const largestPart = choosePartSize(maxFileSize, { basePartSize: partSize, maxParts });
   return {
     port: integer('port', 0),
     host: raw('host') ?? '127.0.0.1',
     dataDir: resolve(raw('dataDir') ?? './data'),
     publicUrl,
     partSize,
-    maxParts: integer('maxParts', 1),
+    maxParts,
     minChunkedSize: integer('minChunkedSize', 1),
-    maxFileSize: integer('maxFileSize', 1),
+    maxFileSize,
     storageQuota: raw('storageQuota') === undefined ? null : integer('storageQuota', 0),
     maxOpenSessions: integer('maxOpenSessions', 0) || null,
     rateLimitPerMinute: integer('rateLimit', 0),
@@ -134,6 +144,8 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
     requestTimeoutMs: integer('requestTimeout', 0) * 1000,
     idleTimeoutMs: integer('idleTimeout', 0) * 1000,
+    discardLimit: raw('discardLimit') === undefined ? largestPart : integer('discardLimit', 0),
+    discardTimeoutMs: integer('discardTimeout', 0) * 1000,
     jsonBodyLimit: integer('jsonBodyLimit', 1024),
     corsOrigins: parseOrigins(raw('corsOrigins')),
     databaseUrl,

@@ -58,7 +58,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     {
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000,
-      idleTimeoutMs: config.idleTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
       corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
     },
   );

@@ -8,6 +8,8 @@ import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
 import { limitRequestRate } from './rate-limit.js';
 import { limitRequestTime } from './timeouts.js';
+import { discardUnreadBodies, type DiscardLimits } from './unread-body.js';
+import { continueWhenBodyIsRead } from './expect-continue.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
@@ -31,6 +33,8 @@ export interface AppOptions {
   keepAliveTimeoutMs: number;
   /** A connection silent for this long is closed (slow or stalled clients); 0 for never. */
   idleTimeoutMs: number;
+  /** How much of a body answered before it was read is read and thrown away, keeping the connection. */
+  discardLimits: DiscardLimits;
 }
 
 /**
@@ -76,6 +80,10 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.addHook('onResponse', async () => {
     if (draining) setImmediate(() => app.server.closeIdleConnections());
   });
+
+  // After the shutdown hook above, so that a connection closing anyway is not kept to discard a body.
+  discardUnreadBodies(app, options.discardLimits);
+  continueWhenBodyIsRead(app.server);
 
   // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.
   app.removeAllContentTypeParsers();

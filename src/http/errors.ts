@@ -29,10 +29,7 @@ export function errorBody(error: BoxError, requestId: string) {
 export function sendBoxError(reply: FastifyReply, error: BoxError): FastifyReply {
   reply.server.metrics?.errors.inc({ code: error.code });
   if (error.retryAfterSeconds !== undefined) setRetryAfter(reply, error.retryAfterSeconds);
-  // An error answered before a body was read: close the connection rather than read the rest.
-  const { headers, raw } = reply.request;
-  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-  if (hasBody && !raw.readableEnded) reply.header('connection', 'close');
+  // A body left unread is discarded after the answer, or the connection closed (src/http/unread-body.ts).
   if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="Partway", error="invalid_token"');
   return reply.code(error.status).type('application/json').send(errorBody(error, reply.request.id));
 }
