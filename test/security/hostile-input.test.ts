@@ -4,6 +4,7 @@ import { randomData, sha1Base64, sha1Hex, startServer, type TestServer } from '.
 import {
   crashRecorder, expectBoxError, expectBoxErrorOrParserRefusal, expectParserRefusal, rawExchange, send, wire, type Answer,
 } from '../helpers/security.js';
+import { fetchAnswer, writeFirstThenRead } from '../helpers/write-first.js';
 
 /**
  * Malformed requests on every route: each gets Box's error with the right status and code, never a
@@ -70,6 +71,29 @@ function putSlot(sessionId: string, offset: number, overrides: Record<string, st
   return send('PUT', sessionUrl(sessionId), { token, headers, body });
 }
 
+/** A full Box part (8 MiB): a client that writes it all before reading needs the server to take it in, or discard it. */
+const FULL_PART = randomData(8 * 1024 * 1024);
+
+/**
+ * A malformed part (slot 2's headers with `overrides`; undefined removes one) sent through Node's fetch
+ * and through a socket that writes the whole request before it reads: each must get the Box error, and
+ * nothing is stored.
+ */
+async function expectEarlyAnswers(overrides: Record<string, string | undefined>, expected: { status: number; code: string }, label: string,
+  body: Buffer = FULL_PART): Promise<void> {
+  const session = await freshSession();
+  const headers: Record<string, string> = { authorization: `Bearer ${server.token}`, ...slotHeaders(SLOT2) };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete headers[name];
+    else headers[name] = value;
+  }
+  expectBoxError(await fetchAnswer(sessionUrl(session.id), { method: 'PUT', headers, body }), expected, `${label} (fetch)`);
+  const raw = await writeFirstThenRead(server.url, [{ method: 'PUT', path: new URL(sessionUrl(session.id)).pathname, headers, body }]);
+  expect(raw.writeError, `${label}: the connection was reset while the body was written`).toBeUndefined();
+  expectBoxError(raw.answers[0] ?? { status: 0, headers: {}, bytes: Buffer.alloc(0), text: 'no answer', json: undefined }, expected, `${label} (written first)`);
+  expect(await storedParts(session.id), label).toEqual(session.parts);
+}
+
 async function storedParts(sessionId: string): Promise<Array<{ part_id: string; offset: number; size: number; sha1: string }>> {
   const reply = await send('GET', sessionUrl(sessionId, '/parts?limit=1000'), { token: server.token });
   expect(reply.status, reply.text).toBe(200);
@@ -114,7 +138,7 @@ const fullwidth = (n: number) => String(n).replace(/[0-9]/g, (digit) => String.f
 const base64Of = (length: number) => randomData(length).toString('base64');
 
 describe('PUT part with a broken Content-Range', () => {
-  it.each<[string, number, string, string]>([
+  const BROKEN_RANGES: Array<[string, number, string, string]> = [
     ['an empty value', 400, 'bad_request', ''],
     ['only the unit', 400, 'bad_request', 'bytes'],
     ['the Range syntax (bytes=a-b/total)', 400, 'bad_request', `bytes=${SLOT2}-${LAST2}/${SIZE}`],
@@ -146,7 +170,8 @@ describe('PUT part with a broken Content-Range', () => {
     ['an end before the start', 416, 'requested_range_not_satisfiable', `bytes ${LAST2}-${SLOT2}/${SIZE}`],
     ['a range off the part grid', 416, 'requested_range_not_satisfiable', `bytes ${SLOT2 + 1}-${LAST2 + 1}/${SIZE}`],
     ['a range past the end of the file', 416, 'requested_range_not_satisfiable', `bytes ${4 * PART}-${5 * PART - 1}/${SIZE}`],
-  ])('answers %s with %i %s and stores nothing', async (label, status, code, contentRange) => {
+  ];
+  it.each(BROKEN_RANGES)('answers %s with %i %s and stores nothing', async (label, status, code, contentRange) => {
     const session = await freshSession();
     const reply = await putSlot(session.id, SLOT2, { 'content-range': contentRange });
     expectBoxError(reply, { status, code }, label);
@@ -158,6 +183,11 @@ describe('PUT part with a broken Content-Range', () => {
     expectBoxError(await putSlot(session.id, SLOT2, { 'content-range': undefined }), { status: 400, code: 'bad_request' });
     expect(await storedParts(session.id)).toEqual(session.parts);
   });
+
+  it.each([...BROKEN_RANGES, ['no Content-Range at all', 400, 'bad_request', undefined] as const])(
+    'answers %s with %i %s through fetch and a client that writes a whole 8 MiB body first', async (label, status, code, contentRange) => {
+      await expectEarlyAnswers({ 'content-range': contentRange }, { status, code }, label);
+    });
 
   it('answers 400 to a repeated Content-Range header, even with the same correct value twice', async () => {
     const session = await freshSession();
@@ -189,7 +219,7 @@ describe('PUT part with a broken Digest', () => {
   const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('base64');
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('base64');
 
-  it.each<[string, string, (bytes: Buffer) => string]>([
+  const BROKEN_DIGESTS: Array<[string, string, (bytes: Buffer) => string]> = [
     ['an empty value', 'bad_request', () => ''],
     ['only the algorithm and =', 'bad_request', () => 'sha='],
     ['no = at all', 'bad_request', () => 'sha'],
@@ -207,7 +237,8 @@ describe('PUT part with a broken Digest', () => {
     ['a 15 KB value', 'bad_request', () => `sha=${'A'.repeat(15_000)}=`],
     ['the SHA-1 of other bytes', 'digest_mismatch', () => `sha=${sha1Base64(Buffer.from('other bytes'))}`],
     ['the SHA-1 of the whole file', 'digest_mismatch', () => `sha=${sha1Base64(data)}`],
-  ])('answers %s with 400 %s and stores nothing', async (label, code, digest) => {
+  ];
+  it.each(BROKEN_DIGESTS)('answers %s with 400 %s and stores nothing', async (label, code, digest) => {
     const session = await freshSession();
     const reply = await putSlot(session.id, SLOT2, { digest: digest(slotBytes(SLOT2)) });
     expectBoxError(reply, { status: 400, code }, label);
@@ -219,6 +250,13 @@ describe('PUT part with a broken Digest', () => {
     expectBoxError(await putSlot(session.id, SLOT2, { digest: undefined }), { status: 400, code: 'bad_request' });
     expect(await storedParts(session.id)).toEqual(session.parts);
   });
+
+  it.each([...BROKEN_DIGESTS, ['no Digest at all', 'bad_request', () => undefined] as const])(
+    'answers %s with 400 %s through fetch and a client that writes its whole body first', async (label, code, digest) => {
+      // A digest that parses is checked against the slot's own bytes; the others are refused before any byte.
+      const body = code === 'digest_mismatch' ? slotBytes(SLOT2) : FULL_PART;
+      await expectEarlyAnswers({ digest: digest(slotBytes(SLOT2)) }, { status: 400, code }, label, body);
+    });
 
   it('answers 400 to two Digest headers naming different SHA-1s, whichever comes first, and stores nothing', async () => {
     const right = `sha=${sha1Base64(slotBytes(SLOT2))}`;
@@ -307,18 +345,24 @@ describe('PUT part with a Content-Length that lies', () => {
 });
 
 describe('PUT part with a broken Authorization', () => {
-  it.each<[string, string]>([
+  const BROKEN_AUTHORIZATIONS: Array<[string, string | undefined]> = [
     ['a 15 KB token', `Bearer ${'A'.repeat(15_000)}`],
     ['a Unicode token (UTF-8)', wire(`Bearer pw_${'文'.repeat(16)}_${'件'.repeat(43)}`)],
     ['two tokens in one value', `Bearer ${'A'.repeat(20)} ${'B'.repeat(20)}`],
     ['another scheme', 'Basic YWxpY2U6c2VjcmV0'],
     ['the scheme alone', 'Bearer'],
     ['an empty value', ''],
-  ])('answers 401 to %s and stores nothing', async (label, authorization) => {
+  ];
+  it.each(BROKEN_AUTHORIZATIONS)('answers 401 to %s and stores nothing', async (label, authorization) => {
     const session = await freshSession();
     expectBoxError(await putSlot(session.id, SLOT2, { authorization }), { status: 401, code: 'unauthorized' }, label);
     expect(await storedParts(session.id)).toEqual(session.parts);
   });
+
+  it.each([...BROKEN_AUTHORIZATIONS, ['no Authorization at all', undefined]])(
+    'answers 401 to %s through fetch and a client that writes a whole 8 MiB body first', async (label, authorization) => {
+      await expectEarlyAnswers({ authorization }, { status: 401, code: 'unauthorized' }, label);
+    });
 
   it('answers 401 to two Authorization headers, a valid one and a bad one, in either order, and stores nothing', async () => {
     // Node keeps only the first Authorization header; the app must refuse the pair, not pick one.
