@@ -49,11 +49,14 @@ function keepStreamOnReturn(this: IncomingMessage): AsyncIterableIterator<Uint8A
   return this.iterator({ destroyOnReturn: false });
 }
 
-/** Body bytes still on their way: the parser has not reached the end of the message. */
+/**
+ * A body not read to its end: bytes still on their way, or bytes received and left in the request's
+ * buffer, which would hold the socket paused and the connection's next request with it.
+ */
 function hasUnreadBody(request: FastifyRequest): boolean {
   const { headers, raw } = request;
   const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-  return hasBody && !raw.complete && !raw.destroyed;
+  return hasBody && !raw.readableEnded && !raw.destroyed;
 }
 
 /** The declared Content-Length; a chunked body's length is unknown until it ends (0 here). */

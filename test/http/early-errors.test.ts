@@ -152,6 +152,14 @@ function describeEarlyErrors(backend: string, open: () => Promise<Party & { stop
       expect(await storedParts(party)).toBe(0);
     });
 
+    it('keeps the connection after a route that answers without reading the body it was sent', async () => {
+      // Box's upload log route answers 204 and reads nothing.
+      const log: WireRequest = { method: 'POST', path: `${sessionPath(party.sessionId)}/log`, headers: { authorization: `Bearer ${party.server.token}` }, body: FULL_PART };
+      const raw = await writeFirstThenRead(party.server.url, [log, usersMe(party.server.token)]);
+      expect(raw.writeError).toBeUndefined();
+      expect(raw.answers.map((answer) => answer.status)).toEqual([204, 200]);
+    });
+
     it('takes the right part afterwards, on a connection that first had a refused part', async () => {
       const right = caseRequest(party, { label: 'right', status: 200, code: '' });
       const refused = caseRequest(party, CASES[0]!);
