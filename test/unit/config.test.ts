@@ -12,7 +12,8 @@ describe('loadConfig', () => {
       partSize: 8 * MiB, maxParts: 10_000, minChunkedSize: 20_000_000, maxFileSize: 5 * 1024 * 1024 * MiB,
       storageQuota: null, maxOpenSessions: 1000, rateLimitPerMinute: 0,
       sessionTtlMs: 7 * 24 * 3600 * 1000, commitRetryAfterSeconds: 1, downloadLinkTtlMs: 900_000, sweepIntervalMs: 60_000,
-      requestTimeoutMs: 1_800_000, idleTimeoutMs: 300_000, jsonBodyLimit: 2 * MiB, corsOrigins: [],
+      requestTimeoutMs: 1_800_000, idleTimeoutMs: 300_000, discardLimit: 1024 * MiB, discardTimeoutMs: 60_000,
+      jsonBodyLimit: 2 * MiB, corsOrigins: [],
       databaseUrl: undefined, s3: undefined, logLevel: 'info',
     });
   });
@@ -51,6 +52,9 @@ describe('loadConfig', () => {
     ['seconds as milliseconds', { sessionTtl: '60', downloadLinkTtl: '2', sweepInterval: '5', requestTimeout: '0', idleTimeout: '7' },
       { sessionTtlMs: 60_000, downloadLinkTtlMs: 2000, sweepIntervalMs: 5000, requestTimeoutMs: 0, idleTimeoutMs: 7000 }],
     ['0 open sessions as no limit', { maxOpenSessions: '0' }, { maxOpenSessions: null }],
+    ['the discard limit as the largest part size handed out (1 MiB doubled until 100 MiB fit in 10 parts)',
+      { partSize: String(MiB), maxParts: '10', maxFileSize: String(100 * MiB) }, { discardLimit: 16 * MiB }],
+    ['a discard limit and timeout of their own', { discardLimit: '0', discardTimeout: '5' }, { discardLimit: 0, discardTimeoutMs: 5000 }],
     ['a quota of 0 as a quota', { storageQuota: '0' }, { storageQuota: 0 }],
     ['a quota', { storageQuota: '1000000' }, { storageQuota: 1_000_000 }],
     ['port 0 (any free port)', { port: '0' }, { port: 0 }],
