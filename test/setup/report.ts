@@ -17,10 +17,11 @@ const RULE = '!'.repeat(100);
  * The block printed after vitest's summary when a service was missing: which groups did not run,
  * why, and what would provide them. Loud on purpose: a green run must not hide a third of the suite.
  */
-export function missingBlock(missing: Missing[]): string {
+export function missingBlock(missing: Missing[], skippedInAll: number): string {
   const failing = missing.filter((service) => !service.allowed);
   const lines = [
-    `NOT THE WHOLE SUITE: ${missing.map((service) => service.label).join(', ')} could not be provided, so tests that need them did not run.`,
+    `NOT THE WHOLE SUITE: ${missing.map((service) => service.label).join(', ')} could not be provided, `
+      + `so ${skippedInAll} test${skippedInAll === 1 ? '' : 's'} that need ${missing.length === 1 ? 'it' : 'them'} did not run.`,
     '',
   ];
   for (const service of missing) {
@@ -31,7 +32,7 @@ export function missingBlock(missing: Missing[]): string {
     lines.push('');
   }
   if (failing.length > 0) {
-    lines.push(`So this run FAILS. To run without them on purpose: PARTWAY_TEST_ALLOW_MISSING=${failing.map((service) => service.name).join(',')} npm test`);
+    lines.push(`So this run FAILS. To run without them on purpose: PARTWAY_TEST_ALLOW_MISSING=${missing.map((service) => service.name).join(',')} npm test`);
   } else {
     lines.push('PARTWAY_TEST_ALLOW_MISSING allows this, so it does not fail the run; but these tests did not run.');
   }

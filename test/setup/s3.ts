@@ -31,8 +31,8 @@ export async function provideS3(mayStart: boolean): Promise<Provided> {
     // The first time on a machine it installs Swift with apt-get (about 50 s).
     exports = (await run('bash', [join(SCRIPTS, 'start-s3.sh')], { env })).stdout;
   } catch (error) {
-    stopNow();
-    throw new Unavailable(`scripts/start-s3.sh failed: ${lastLines(error)}`, remedy);
+    // It stops what it started when it fails; the directory stays for the logs its message names.
+    throw new Unavailable(`scripts/start-s3.sh failed (its files are kept in ${dir}): ${lastLines(error)}`, remedy);
   }
   // Its stdout is `export NAME=value` lines, quoted by printf %q: plain values at most backslash-escaped.
   const value = (name: string) => (new RegExp(`^export ${name}=(.*)$`, 'm').exec(exports)?.[1] ?? '').replace(/\\(.)/g, '$1');

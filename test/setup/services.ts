@@ -65,7 +65,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(started.map((provided) => provided.stop?.()));
     const missing = outcomes.flatMap((outcome) => 'missing' in outcome ? [describeMissing(project, outcome, allowed)] : []);
     if (missing.length === 0) return;
-    process.stderr.write(missingBlock(missing));
+    const files = new Set(outcomes.flatMap((outcome) => 'missing' in outcome ? outcome.files : []));
+    process.stderr.write(missingBlock(missing, skippedIn(project, files)));
     if (missing.some((service) => !service.allowed)) process.exitCode = 1;
   };
 }
@@ -81,18 +82,23 @@ function allowedMissing(): Set<string> {
   return new Set(names);
 }
 
-function describeMissing(project: TestProject, outcome: Outcome & { missing: Unavailable }, allowed: Set<string>): Missing {
+/** The tests of these files that were skipped in this run. */
+function skippedIn(project: TestProject, files: Set<string>): number {
   let skipped = 0;
   for (const module of project.vitest.state.getTestModules()) {
-    if (outcome.files.includes(module.moduleId)) skipped += [...module.children.allTests('skipped')].length;
+    if (files.has(module.moduleId)) skipped += [...module.children.allTests('skipped')].length;
   }
+  return skipped;
+}
+
+function describeMissing(project: TestProject, outcome: Outcome & { missing: Unavailable }, allowed: Set<string>): Missing {
   return {
     label: SERVICES[outcome.name]!.label,
     name: outcome.name,
     why: outcome.missing.why,
     remedy: outcome.missing.remedy,
     allowed: allowed.has(outcome.name),
-    skipped,
+    skipped: skippedIn(project, new Set(outcome.files)),
     files: outcome.files.map((file) => relative(project.config.root, file)),
   };
 }
