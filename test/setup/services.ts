@@ -35,30 +35,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Only what this run's files need: a single test file on SQLite starts nothing. In watch mode the
   // set-up runs once for every later run, so it provides everything.
   const runFiles = project.vitest.state.getPaths();
+  // Interrupted (Ctrl-C), vitest exits without running the teardown: stop what was started anyway,
+  // and before vitest's own 'exit' listener, which exits at once.
+  const started: Provided[] = [];
+  const stopNow = () => started.forEach((provided) => provided.stopNow?.());
+  process.prependOnceListener('exit', stopNow);
+
   const outcomes: Outcome[] = await Promise.all(Object.entries(SERVICES).map(async ([name, service]) => {
     const files = runFiles.filter((file) => service.neededBy.test(readFileSync(file, 'utf8')));
     if (files.length === 0 && !project.vitest.config.watch) return undefined;
     try {
-      return { name, files, provided: await service.provide(!allowed.has(name)) };
+      const provided = await service.provide(!allowed.has(name));
+      started.push(provided);
+      Object.assign(process.env, provided.env);
+      process.stderr.write(`test set-up: ${service.label}: ${provided.description}\n`);
+      return { name, files, provided };
     } catch (error) {
       const missing = error instanceof Unavailable ? error : new Unavailable(String(error), `see the error; or PARTWAY_TEST_ALLOW_MISSING=${name}`);
+      process.stderr.write(`test set-up: ${service.label}: NOT AVAILABLE (${missing.why}); its tests will be skipped\n`);
       return { name, files, missing };
     }
   })).then((all) => all.filter((outcome) => outcome !== undefined));
-
-  for (const outcome of outcomes) {
-    const label = SERVICES[outcome.name]!.label;
-    if ('provided' in outcome) {
-      Object.assign(process.env, outcome.provided.env);
-      process.stderr.write(`test set-up: ${label}: ${outcome.provided.description}\n`);
-    } else {
-      process.stderr.write(`test set-up: ${label}: NOT AVAILABLE (${outcome.missing.why}); its tests will be skipped\n`);
-    }
-  }
-  const started = outcomes.flatMap((outcome) => 'provided' in outcome ? [outcome.provided] : []);
-  // Interrupted (Ctrl-C), vitest exits without running the teardown: stop our servers anyway.
-  const stopNow = () => started.forEach((provided) => provided.stopNow?.());
-  process.once('exit', stopNow);
 
   return async function teardown() {
     process.off('exit', stopNow);
