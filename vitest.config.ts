@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Provides PostgreSQL, S3 and Chromium for the files that need them, and says loudly what it could not.
+    globalSetup: ['test/setup/services.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** The PostgreSQL the tests use; `.ci/run` sets it. Tests that need it are skipped without it. */
+/**
+ * The PostgreSQL the tests use: the developer's, or the one the test set-up provides (test/setup/).
+ * Tests that need it are skipped without it, and the run then says so at its end.
+ */
 export const TEST_DATABASE_URL = process.env.PARTWAY_TEST_DATABASE_URL;
 
 /**

@@ -2,7 +2,7 @@ import { freshSchema, TEST_DATABASE_URL } from './postgres.js';
 import { startServer, type TestServer } from './partway.js';
 import { TEST_S3 } from './s3.js';
 
-/** Whether PostgreSQL and S3 are configured for the tests (`.ci/run` sets both). */
+/** Whether PostgreSQL and S3 are there for the tests (the test set-up provides both). */
 export const SHARED_BACKENDS = TEST_DATABASE_URL !== undefined && TEST_S3 !== undefined;
 
 /** The server settings for PostgreSQL (this schema) and the test S3 bucket. */

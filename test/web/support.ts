@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { call, sha1Hex, type TestServer } from '../helpers/partway.js';
+import { DEBIAN_CHROMIUM } from '../setup/chromium.js';
+import { executable } from '../setup/system.js';
 
 /**
  * Browser tests drive Debian's Chromium through playwright-core (`npx playwright install` cannot
@@ -13,9 +15,15 @@ import { call, sha1Hex, type TestServer } from '../helpers/partway.js';
  */
 export const REMOTE_HOST = 'partway.test';
 
+/** The browser: PARTWAY_TEST_CHROMIUM, else Debian's, which the test set-up installs when it is missing. */
+export const CHROMIUM = process.env.PARTWAY_TEST_CHROMIUM ?? DEBIAN_CHROMIUM;
+
+/** Whether it is there: without it the browser tests are skipped, and the run says so at its end (test/setup/). */
+export const HAVE_CHROMIUM = executable(CHROMIUM);
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.PARTWAY_TEST_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--no-first-run', '--disable-sync', `--host-resolver-rules=MAP ${REMOTE_HOST} 127.0.0.1`,

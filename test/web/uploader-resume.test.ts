@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer, type TestServer } from '../helpers/partway.js';
 import {
-  fileIdInListing, holdPartsAfter, launchChromium, listedParts, openUploader, PartCounter, REMOTE_HOST, TempFiles, until, type TestFile,
+  fileIdInListing, HAVE_CHROMIUM, holdPartsAfter, launchChromium, listedParts, openUploader, PartCounter, REMOTE_HOST, TempFiles, until, type TestFile,
 } from './support.js';
 
 /**
@@ -86,7 +86,7 @@ async function uploadWithReloadHalfway(origin: string, user: string, storedBefor
   }
 }
 
-describe('web uploader: resume after a reload', () => {
+describe.skipIf(!HAVE_CHROMIUM)('web uploader: resume after a reload', () => {
   it('from localhost (a secure context)', async () => {
     await uploadWithReloadHalfway(server.url, 'local', 24);
   });

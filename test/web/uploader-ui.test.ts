@@ -5,7 +5,7 @@ import type { Browser, FileChooser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdvancingClock, call, startServer, type TestServer } from '../helpers/partway.js';
 import {
-  fileIdInListing, holdPartsAfter, launchChromium, listedParts, openUploader, PartCounter, TempFiles, until, type TestFile,
+  fileIdInListing, HAVE_CHROMIUM, holdPartsAfter, launchChromium, listedParts, openUploader, PartCounter, TempFiles, until, type TestFile,
 } from './support.js';
 
 /**
@@ -41,7 +41,7 @@ async function fileInfo(token: string, id: string, target: TestServer = server) 
   return (await call('GET', `${target.api}/files/${id}`, { token })).json;
 }
 
-describe('web uploader', () => {
+describe.skipIf(!HAVE_CHROMIUM)('web uploader', () => {
   it('signs in with a pasted token, refuses a wrong one, and signs out', async () => {
     const token = await server.tokenFor('signin');
     const context = await browser.newContext();
