@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { provideChromium } from './chromium.js';
+import { CHROMIUM, CURL, provideDebianTool } from './debian-tools.js';
 import { providePostgres } from './postgres.js';
 import { missingBlock, type Missing } from './report.js';
 import { provideS3 } from './s3.js';
@@ -9,7 +9,7 @@ import { Unavailable, type Provided } from './system.js';
 
 /**
  * vitest's global set-up: provides the services the run's test files need (PostgreSQL, S3,
- * Chromium), publishes them in the PARTWAY_TEST_* variables the tests read, stops what it started,
+ * Chromium, curl), publishes them in the PARTWAY_TEST_* variables the tests read, stops what it started,
  * and after the summary says loudly what could not be provided (failing the run, unless
  * PARTWAY_TEST_ALLOW_MISSING names it). Variables a developer already set are used as they are.
  */
@@ -25,7 +25,8 @@ interface Service {
 const SERVICES: Record<string, Service> = {
   postgres: { label: 'PostgreSQL', neededBy: /helpers\/(postgres|shared-backends)\.js/, provide: providePostgres },
   s3: { label: 'S3', neededBy: /helpers\/(s3|shared-backends)\.js/, provide: provideS3 },
-  chromium: { label: 'Chromium', neededBy: /\blaunchChromium\(/, provide: provideChromium },
+  chromium: { label: 'Chromium', neededBy: /\blaunchChromium\(/, provide: (may) => provideDebianTool(CHROMIUM, may) },
+  curl: { label: 'curl', neededBy: /\bcurl\('curl'/, provide: (may) => provideDebianTool(CURL, may) },
 };
 
 type Outcome = { name: string; files: string[] } & ({ provided: Provided } | { missing: Unavailable });

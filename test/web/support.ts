@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { call, sha1Hex, type TestServer } from '../helpers/partway.js';
-import { DEBIAN_CHROMIUM } from '../setup/chromium.js';
+import { CHROMIUM as DEBIAN_CHROMIUM } from '../setup/debian-tools.js';
 import { executable } from '../setup/system.js';
 
 /**
@@ -16,7 +16,7 @@ import { executable } from '../setup/system.js';
 export const REMOTE_HOST = 'partway.test';
 
 /** The browser: PARTWAY_TEST_CHROMIUM, else Debian's, which the test set-up installs when it is missing. */
-export const CHROMIUM = process.env.PARTWAY_TEST_CHROMIUM ?? DEBIAN_CHROMIUM;
+export const CHROMIUM = process.env.PARTWAY_TEST_CHROMIUM ?? DEBIAN_CHROMIUM.path;
 
 /** Whether it is there: without it the browser tests are skipped, and the run says so at its end (test/setup/). */
 export const HAVE_CHROMIUM = executable(CHROMIUM);
