@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
 import { requireBearerToken } from './auth.js';
+import { answerClientError } from './client-errors.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
 import { limitRequestRate } from './rate-limit.js';
@@ -39,9 +40,10 @@ export interface AppOptions {
  * with Box's separate upload base (`<base>/api`).
  */
 export function buildApp(context: ApiContext, options: AppOptions): FastifyInstance {
+  const newRequestId = () => randomBytes(8).toString('hex');
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: newRequestId,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -57,6 +59,8 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
       reply.header('box-request-id', request.id);
       handleError(error, request, reply);
     },
+    // Requests Node's parser refuses before routing: Box's shape and a request id too.
+    clientErrorHandler: answerClientError({ newRequestId, metrics: context.metrics, logger: options.logger || undefined }),
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
