@@ -7,7 +7,9 @@ import { requireBearerToken } from './auth.js';
 import { answerClientError } from './client-errors.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
+import { describeApi } from './openapi.js';
 import { limitRequestRate } from './rate-limit.js';
+import { boxErrorForSchema, VALIDATOR_OPTIONS } from './schema-errors.js';
 import { limitRequestTime } from './timeouts.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
@@ -59,6 +61,9 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
       reply.header('box-request-id', request.id);
       handleError(error, request, reply);
     },
+    // Route schemas (src/http/schemas.ts) answer with Box's codes; see src/http/schema-errors.ts.
+    ajv: { customOptions: VALIDATOR_OPTIONS },
+    schemaErrorFormatter: boxErrorForSchema,
     // Requests Node's parser refuses before routing: Box's shape and a request id too.
     clientErrorHandler: answerClientError({ newRequestId, metrics: context.metrics, logger: options.logger || undefined }),
   }) as unknown as FastifyInstance;
@@ -99,6 +104,9 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendBoxError(reply, new BoxError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
+  // Before any route, so that it sees every route's schema.
+  describeApi(app);
+
   // Before the API, so that a browser's preflight is answered before any token is asked for.
   if (options.corsOrigins === '*' || options.corsOrigins.length > 0) {
     app.register(cors, {
@@ -112,6 +120,10 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   const api = async (scope: FastifyInstance) => {
     if (options.rateLimitPerMinute > 0) await limitRequestRate(scope, options.rateLimitPerMinute);
     requireBearerToken(scope, context);
+    // For the OpenAPI description: every route of the API asks for a token.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearer: [] }] };
+    });
     uploadSessionRoutes(scope, context);
     fileRoutes(scope, context);
     folderRoutes(scope, context);

@@ -5,6 +5,7 @@ import { publicBase, type ApiContext } from '../context.js';
 import { readSimpleUpload } from '../multipart.js';
 import { optionalDate, singleHeader } from '../parse.js';
 import { presentFile } from '../present.js';
+import { deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadSchema, simpleUploadVersionSchema } from '../schemas.js';
 
 type WithId = { Params: { id: string } };
 
@@ -12,29 +13,27 @@ type WithId = { Params: { id: string } };
 export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
-  app.get<WithId>('/files/:id', async (request) => {
+  app.get<WithId>('/files/:id', { schema: fileSchema }, async (request) => {
     const file = await folders.file(request.user, request.params.id);
     return presentFile(file, await folders.pathOf(file), request.user);
   });
 
-  app.delete<WithId>('/files/:id', async (request, reply) => {
+  app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {
     await folders.deleteFile(request.user, request.params.id, singleHeader(request.headers['if-match'], 'If-Match'));
     return reply.code(204).send();
   });
 
   // The legacy SDK insists on a 302 here; every SDK follows it.
-  app.get<WithId & { Querystring: { version?: string } }>('/files/:id/content', async (request, reply) => {
+  app.get<WithId & { Querystring: { version?: string } }>('/files/:id/content', { schema: downloadFileSchema }, async (request, reply) => {
     const file = await folders.file(request.user, request.params.id);
-    const version: unknown = request.query.version;
-    if (version !== undefined && typeof version !== 'string') throw new BoxError('bad_request', 'version must be given once');
-    const versionId = version ?? file.versionId;
+    const versionId = request.query.version ?? file.versionId;
     if (!isItemId(versionId)) throw new BoxError('not_found', `Could not find version ${versionId}`);
     if (!(await folders.downloadable(file.id, versionId))) throw new BoxError('not_found', `Could not find version ${versionId}`);
     const token = links.sign({ fileId: file.id, versionId });
     return reply.redirect(`${publicBase(request, context)}/downloads/${token}`, 302);
   });
 
-  app.post('/files/content', async (request, reply) => {
+  app.post('/files/content', { schema: simpleUploadSchema }, async (request, reply) => {
     const file = await readSimpleUpload(request, (attributes, stream) => {
       const parent = typeof attributes.parent === 'object' && attributes.parent !== null
         ? attributes.parent as Record<string, unknown> : undefined;
@@ -52,7 +51,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });
   });
 
-  app.post<WithId>('/files/:id/content', async (request, reply) => {
+  app.post<WithId>('/files/:id/content', { schema: simpleUploadVersionSchema }, async (request, reply) => {
     const file = await readSimpleUpload(request, (attributes, stream) => folders.uploadVersion(request.user, request.params.id, {
       maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
       ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
