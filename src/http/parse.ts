@@ -39,6 +39,19 @@ export function singleHeader(value: string | string[] | undefined, name: string)
   return value;
 }
 
+/**
+ * A header's parsed value, or the BoxError it earns, for the core to throw once it has checked what
+ * Box checks first (that the session exists).
+ */
+export function parsedOrError<T>(parse: (header: string | undefined) => T, header: string | undefined): T | BoxError {
+  try {
+    return parse(header);
+  } catch (error) {
+    if (error instanceof BoxError) return error;
+    throw error;
+  }
+}
+
 /** The declared body length; a huge one becomes a number that matches no range (and gets a 416 at once). */
 export function contentLength(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ListedPart } from '../../core/part-rules.js';
 import { apiBase, type ApiContext } from '../context.js';
 import { setRetryAfter } from '../errors.js';
-import { contentLength, optionalDate, paging, singleHeader, type PagingQuery } from '../parse.js';
+import { parseContentRange, parseSha1Digest } from '../../core/headers.js';
+import { contentLength, optionalDate, paging, parsedOrError, singleHeader, type PagingQuery } from '../parse.js';
 import { presentFile, presentPart, presentSession } from '../present.js';
 import {
   abortSessionSchema, commitSchema, createSessionSchema, createVersionSessionSchema, listPartsSchema, logSessionEventSchema,
@@ -42,8 +43,8 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
 
   app.put<WithId>('/files/upload_sessions/:id', { schema: uploadPartSchema }, async (request) => {
     const part = await uploads.uploadPart(request.user, request.params.id, {
-      contentRange: singleHeader(request.headers['content-range'], 'Content-Range'),
-      digest: singleHeader(request.headers.digest, 'Digest'),
+      sha1: parsedOrError(parseSha1Digest, singleHeader(request.headers.digest, 'Digest')),
+      range: parsedOrError(parseContentRange, singleHeader(request.headers['content-range'], 'Content-Range')),
       contentLength: contentLength(request.headers['content-length']),
     }, request.raw);
     context.metrics.bytesReceived.inc(part.size);
@@ -58,13 +59,17 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
 
   app.post<WithId & { Body: CommitBody }>('/files/upload_sessions/:id/commit', { schema: commitSchema }, async (request, reply) => {
     const { parts, attributes } = request.body;
+    const digest = singleHeader(request.headers.digest, 'Digest');
+    const ifMatch = singleHeader(request.headers['if-match'], 'If-Match');
+    const contentCreatedAt = optionalDate(attributes?.content_created_at, 'content_created_at');
+    const contentModifiedAt = optionalDate(attributes?.content_modified_at, 'content_modified_at');
     const outcome = await uploads.commit(request.user, request.params.id, {
-      digest: singleHeader(request.headers.digest, 'Digest'),
-      ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+      sha1: parseSha1Digest(digest),
+      ifMatch,
       // Only the fields Box defines: a client's extra keys go no further.
       parts: parts.map(({ part_id, offset, size, sha1 }) => ({ part_id, offset, size, sha1 })),
-      contentCreatedAt: optionalDate(attributes?.content_created_at, 'content_created_at'),
-      contentModifiedAt: optionalDate(attributes?.content_modified_at, 'content_modified_at'),
+      contentCreatedAt,
+      contentModifiedAt,
       description: attributes?.description ?? undefined,
     });
     if ('retryAfterSeconds' in outcome) {
