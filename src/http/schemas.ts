@@ -117,9 +117,25 @@ export const downloadFileSchema = {
   querystring: { type: 'object', properties: { version: { type: 'string', description: 'A file version id' } } },
 } as const;
 
-/** Multipart bodies (an `attributes` JSON field, then the file) are read by the route as they stream. */
+/**
+ * Multipart bodies (an `attributes` JSON field, then the file) are read by the route as they stream;
+ * it checks the attributes against the schemas below once they have arrived.
+ */
 export const simpleUploadSchema = { summary: 'Upload a small file in one multipart/form-data request', consumes: ['multipart/form-data'] } as const;
 export const simpleUploadVersionSchema = { ...simpleUploadSchema, summary: 'Upload a new version of a file in one request', params: WITH_ID } as const;
+
+export const simpleUploadAttributesSchema = {
+  type: 'object',
+  required: ['parent', 'name'],
+  properties: {
+    parent: { type: 'object', required: ['id'], properties: { id: { type: ['string', 'number'] } } },
+    name: FILE_NAME,
+    content_created_at: DATE_TIME,
+    content_modified_at: DATE_TIME,
+  },
+} as const;
+
+export const simpleUploadVersionAttributesSchema = { type: 'object', properties: { content_modified_at: DATE_TIME } } as const;
 
 export const createFolderSchema = {
   summary: 'Create a folder',
