@@ -84,3 +84,20 @@ describe('a request Node\'s HTTP parser refuses', () => {
     expect(closed.received).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
+
+describe('a request whose headers do not arrive within the request timeout', () => {
+  let slow: TestServer;
+  beforeAll(async () => {
+    slow = await startServer({ requestTimeout: '1' });
+  });
+  afterAll(async () => {
+    await slow.close();
+  });
+
+  it('gets Box\'s 408 and a closed connection', async () => {
+    // Headers never finished: Node's request timeout (checked every 250 ms here) ends the request.
+    const answer = await rawExchange(slow.url, 'GET /2.0/users/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', { timeoutMs: 5000 });
+    expectBoxError(answer, { status: 408, code: 'request_timeout' });
+    expect(answer.headers.connection).toBe('close');
+  });
+});
