@@ -36,16 +36,24 @@ const IF_MATCH = header('The etag the file must still have');
 
 const FILE_NAME = { type: 'string', description: 'Checked against Box\'s name rules by the core' } as const;
 
+/**
+ * Box looks at these fields one after another and answers for the first one wrong (a bad `folder_id`
+ * before a missing `file_size`), so each is its own step of an `allOf`: Ajv stops at the first step
+ * that fails, where `required` beside `properties` would report any missing field first.
+ */
+function fieldsInOrder(...fields: Array<[name: string, schema: object]>) {
+  return fields.map(([name, schema]) => ({ required: [name], properties: { [name]: schema } }));
+}
+
 export const createSessionSchema = {
   summary: 'Create an upload session for a new file',
   body: {
     type: 'object',
-    required: ['folder_id', 'file_size', 'file_name'],
-    properties: {
-      folder_id: { anyOf: [{ type: 'string', minLength: 1 }, SAFE_COUNT], description: 'The folder to upload into; "0" is the root' },
-      file_size: SAFE_COUNT,
-      file_name: FILE_NAME,
-    },
+    allOf: fieldsInOrder(
+      ['folder_id', { anyOf: [{ type: 'string', minLength: 1 }, SAFE_COUNT], description: 'The folder to upload into; "0" is the root' }],
+      ['file_size', SAFE_COUNT],
+      ['file_name', FILE_NAME],
+    ),
   },
 } as const;
 
@@ -126,13 +134,13 @@ export const simpleUploadVersionSchema = { ...simpleUploadSchema, summary: 'Uplo
 
 export const simpleUploadAttributesSchema = {
   type: 'object',
-  required: ['parent', 'name'],
-  properties: {
-    parent: { type: 'object', required: ['id'], properties: { id: { type: ['string', 'number'] } } },
-    name: FILE_NAME,
-    content_created_at: DATE_TIME,
-    content_modified_at: DATE_TIME,
-  },
+  allOf: [
+    ...fieldsInOrder(
+      ['parent', { type: 'object', required: ['id'], properties: { id: { type: ['string', 'number'] } } }],
+      ['name', FILE_NAME],
+    ),
+    { properties: { content_created_at: DATE_TIME, content_modified_at: DATE_TIME } },
+  ],
 } as const;
 
 export const simpleUploadVersionAttributesSchema = { type: 'object', properties: { content_modified_at: DATE_TIME } } as const;
