@@ -36,6 +36,9 @@ export const BOX_ERRORS = {
   upload_session_limit_exceeded: { status: 403, message: 'Too many upload sessions are open' },
   not_found: { status: 404, message: 'Not Found' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },
+  // Not Box codes: Node's HTTP parser answers these before any route (src/http/client-errors.ts).
+  request_timeout: { status: 408, message: 'The request did not arrive in time' },
+  request_header_fields_too_large: { status: 431, message: 'The request headers are larger than the server accepts' },
   // 409, 410, 412, 413
   item_name_in_use: { status: 409, message: 'Item with the same name already exists' },
   conflict: { status: 409, message: 'The request conflicts with the current state of the resource' },

@@ -3,7 +3,7 @@ import type { FileRecord, MetadataStore, PartRecord, UploadSessionRecord, UserRe
 import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
 import type { Folders } from './folders.js';
 import { sha1Of, PartMeter } from './hashing.js';
-import { parseContentRange, parseSha1Digest, sha1HexToBase64 } from './headers.js';
+import { sha1HexToBase64, type ContentRange } from './headers.js';
 import { newAttemptId, newSessionId, normalizeSessionId } from './ids.js';
 import { checkItemName, nameKey } from './names.js';
 import { WholeFileHashes, type PrefixClaim } from './whole-file-hashes.js';
@@ -26,14 +26,21 @@ export interface UploadLimits {
   commitRetryAfterSeconds: number;
 }
 
+/**
+ * A part's headers as parsed by the caller (./headers.ts has the parsers). A header that failed to
+ * parse comes as its BoxError: Box answers for an unknown session before it looks at the headers.
+ */
 export interface PartHeaders {
-  contentRange: string | undefined;
-  digest: string | undefined;
+  /** From `Content-Range`. */
+  range: ContentRange | BoxError;
+  /** The part's SHA-1 (hex) from `Digest`. */
+  sha1: string | BoxError;
   contentLength?: number | undefined;
 }
 
 export interface CommitRequest {
-  digest: string | undefined;
+  /** The whole file's SHA-1 (hex) from `Digest`. */
+  sha1: string;
   parts: readonly ListedPart[];
   ifMatch?: string | undefined;
   contentCreatedAt?: number | undefined;
@@ -113,8 +120,8 @@ export class UploadSessions {
    */
   async uploadPart(user: UserRecord, rawId: string, headers: PartHeaders, body: AsyncIterable<Uint8Array>): Promise<PartRecord> {
     const session = await this.#session(user, rawId);
-    const sha1 = parseSha1Digest(headers.digest);
-    const slot = partSlotFor(session, parseContentRange(headers.contentRange), headers.contentLength);
+    const sha1 = valueOrThrow(headers.sha1);
+    const slot = partSlotFor(session, valueOrThrow(headers.range), headers.contentLength);
 
     const stored = await this.#metadata.getPart(session.id, slot.offset);
     if (stored) return this.#compareWithStored(stored, slot, sha1, body);
@@ -137,7 +144,7 @@ export class UploadSessions {
    * replayed commit of a committed session answers as the first one did.
    */
   async commit(user: UserRecord, rawId: string, request: CommitRequest): Promise<CommitOutcome> {
-    const digestSha1 = parseSha1Digest(request.digest);
+    const digestSha1 = request.sha1;
     let session = await this.#session(user, rawId);
     if (session.state === 'committed') return { file: await this.#replayCommit(session, digestSha1) };
 
@@ -341,4 +348,9 @@ export function partIdFor(sessionId: string, partNumber: number): string {
 function digestMismatch(actualHex: string, expectedHex: string): BoxError {
   return new BoxError('digest_mismatch',
     `The digest was incorrect. Actual: ${sha1HexToBase64(actualHex)} Expected: ${sha1HexToBase64(expectedHex)}`);
+}
+
+function valueOrThrow<T>(parsed: T | BoxError): T {
+  if (parsed instanceof BoxError) throw parsed;
+  return parsed;
 }

@@ -4,9 +4,12 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
 import { requireBearerToken } from './auth.js';
+import { answerClientError } from './client-errors.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
+import { describeApi } from './openapi.js';
 import { limitRequestRate } from './rate-limit.js';
+import { boxErrorForSchema, VALIDATOR_OPTIONS } from './schema-errors.js';
 import { limitRequestTime } from './timeouts.js';
 import { discardUnreadBodies, type DiscardLimits } from './unread-body.js';
 import { continueWhenBodyIsRead } from './expect-continue.js';
@@ -43,9 +46,10 @@ export interface AppOptions {
  * with Box's separate upload base (`<base>/api`).
  */
 export function buildApp(context: ApiContext, options: AppOptions): FastifyInstance {
+  const newRequestId = () => randomBytes(8).toString('hex');
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: newRequestId,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -61,6 +65,11 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
       reply.header('box-request-id', request.id);
       handleError(error, request, reply);
     },
+    // Route schemas (src/http/schemas.ts) answer with Box's codes; see src/http/schema-errors.ts.
+    ajv: { customOptions: VALIDATOR_OPTIONS },
+    schemaErrorFormatter: boxErrorForSchema,
+    // Requests Node's parser refuses before routing: Box's shape and a request id too.
+    clientErrorHandler: answerClientError({ newRequestId, metrics: context.metrics, logger: options.logger || undefined }),
   }) as unknown as FastifyInstance;
 
   app.addHook('onRequest', async (request, reply) => {
@@ -103,6 +112,9 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => sendBoxError(reply, new BoxError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
 
+  // Before any route, so that it sees every route's schema.
+  describeApi(app);
+
   // Before the API, so that a browser's preflight is answered before any token is asked for.
   if (options.corsOrigins === '*' || options.corsOrigins.length > 0) {
     app.register(cors, {
@@ -116,6 +128,10 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   const api = async (scope: FastifyInstance) => {
     if (options.rateLimitPerMinute > 0) await limitRequestRate(scope, options.rateLimitPerMinute);
     requireBearerToken(scope, context);
+    // For the OpenAPI description: every route of the API asks for a token.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearer: [] }] };
+    });
     uploadSessionRoutes(scope, context);
     fileRoutes(scope, context);
     folderRoutes(scope, context);

@@ -9,23 +9,17 @@ export function jsonObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export function isSafeCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A non-negative integer query parameter, or `fallback` when absent. */
-export function queryInteger(raw: unknown, fallback: number, code: BoxErrorCode, name: string): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = typeof raw === 'string' && /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value)) throw new BoxError(code, `The ${name} parameter must be a non-negative integer`);
-  return value;
+/** `offset` and `limit` as their schema (schemas.ts) lets them through: digits, or empty for the default. */
+export interface PagingQuery {
+  offset?: string;
+  limit?: string;
 }
 
 /** Box's offset paging: `offset` at most `maxOffset`, `limit` clamped to `maxLimit` (as Box does). */
-export function paging(query: Record<string, unknown>, defaults: { limit: number; maxLimit: number; maxOffset: number }) {
-  const offset = queryInteger(query.offset, 0, 'invalid_offset', 'offset');
+export function paging(query: PagingQuery, defaults: { limit: number; maxLimit: number; maxOffset: number }) {
+  const offset = query.offset ? Number(query.offset) : 0;
   if (offset > defaults.maxOffset) throw new BoxError('invalid_offset', `The offset must not exceed ${defaults.maxOffset}`);
-  const limit = queryInteger(query.limit, defaults.limit, 'invalid_limit', 'limit');
+  const limit = query.limit ? Number(query.limit) : defaults.limit;
   if (limit === 0) throw new BoxError('invalid_limit', 'The limit must be at least 1');
   return { offset, limit: Math.min(limit, defaults.maxLimit) };
 }
@@ -39,16 +33,23 @@ export function optionalDate(value: unknown, name: string): number | undefined {
   return ms;
 }
 
-export function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new BoxError('bad_request', `${name} must be a string`);
-  return value;
-}
-
 /** A single-valued request header (a repeated one is refused rather than guessed at). */
 export function singleHeader(value: string | string[] | undefined, name: string): string | undefined {
   if (Array.isArray(value)) throw new BoxError('bad_request', `The ${name} header must be sent once`);
   return value;
+}
+
+/**
+ * A header's parsed value, or the BoxError it earns, for the core to throw once it has checked what
+ * Box checks first (that the session exists).
+ */
+export function parsedOrError<T>(parse: (header: string | undefined) => T, header: string | undefined): T | BoxError {
+  try {
+    return parse(header);
+  } catch (error) {
+    if (error instanceof BoxError) return error;
+    throw error;
+  }
 }
 
 /** The declared body length; a huge one becomes a number that matches no range (and gets a 416 at once). */

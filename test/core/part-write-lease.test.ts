@@ -51,18 +51,18 @@ describe('the lease of a part write in flight', () => {
     const session = await uploads.create(user, { folderId: user.rootFolderId, fileName: 'leased.bin', fileSize: SIZE });
     const second = data.subarray(PART);
     await uploads.uploadPart(user, session.id, {
-      contentRange: `bytes ${PART}-${SIZE - 1}/${SIZE}`, digest: `sha=${sha1(second)}`,
+      range: { first: PART, last: SIZE - 1, total: SIZE }, sha1: sha1(second),
     }, (async function* () { yield second; })());
 
     // The first part's body sends some bytes and then nothing, like a client (or node) that went silent.
     const stalled = stallingBody(data.subarray(0, 1000));
     const write = uploads.uploadPart(user, session.id, {
-      contentRange: `bytes 0-${PART - 1}/${SIZE}`, digest: `sha=${sha1(data.subarray(0, PART))}`,
+      range: { first: 0, last: PART - 1, total: SIZE }, sha1: sha1(data.subarray(0, PART)),
     }, stalled.body);
     await stalled.started;
 
     const commit = () => uploads.commit(user, session.id, {
-      digest: `sha=${sha1(data)}`, parts: [{ offset: 0, size: PART }, { offset: PART, size: PART }],
+      sha1: sha1(data), parts: [{ offset: 0, size: PART }, { offset: PART, size: PART }],
     });
     expect(await commit()).toEqual({ retryAfterSeconds: 3 });
     now += LEASE_MS - 1000;
@@ -78,7 +78,7 @@ describe('the lease of a part write in flight', () => {
 });
 
 function sha1(bytes: Uint8Array): string {
-  return createHash('sha1').update(bytes).digest('base64');
+  return createHash('sha1').update(bytes).digest('hex');
 }
 
 /** A body that yields `head` and then waits until `fail` is called; `started` resolves once it was read. */

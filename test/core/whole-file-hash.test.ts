@@ -73,11 +73,11 @@ describe('the whole-file SHA-1, kept while parts arrive', () => {
     for (const index of order) {
       const bytes = data.subarray(index * PART, Math.min((index + 1) * PART, SIZE));
       parts.push(await uploads.uploadPart(user, session.id, {
-        contentRange: `bytes ${index * PART}-${index * PART + bytes.length - 1}/${SIZE}`, digest: `sha=${sha1(bytes, 'base64')}`,
+        range: { first: index * PART, last: index * PART + bytes.length - 1, total: SIZE }, sha1: sha1(bytes, 'hex'),
       }, bodyOf(bytes)));
     }
     const listed = parts.map((part) => ({ offset: part.offset, size: part.size, part_id: part.partId, sha1: part.sha1 }));
-    const outcome = await uploads.commit(user, session.id, { digest: `sha=${sha1(data, 'base64')}`, parts: listed });
+    const outcome = await uploads.commit(user, session.id, { sha1: sha1(data, 'hex'), parts: listed });
     if (!('file' in outcome)) throw new Error('commit answered 202');
     return outcome.file;
   }
@@ -106,11 +106,11 @@ describe('the whole-file SHA-1, kept while parts arrive', () => {
     const uploads = sessionsOn(withoutReadPart(disk, reads));
     const first = data.subarray(0, PART);
     const file = await upload(uploads, [0, 1, 2, 3, 4, 5], async (id) => {
-      const range = `bytes 0-${PART - 1}/${SIZE}`;
+      const range = { first: 0, last: PART - 1, total: SIZE };
       const other = randomBytes(PART);
-      await expect(uploads.uploadPart(user, id, { contentRange: range, digest: `sha=${sha1(first, 'base64')}` }, bodyOf(other)))
+      await expect(uploads.uploadPart(user, id, { range, sha1: sha1(first, 'hex') }, bodyOf(other)))
         .rejects.toMatchObject({ code: 'digest_mismatch' });
-      await expect(uploads.uploadPart(user, id, { contentRange: range, digest: `sha=${sha1(first, 'base64')}` }, bodyOf(first.subarray(0, PART / 2))))
+      await expect(uploads.uploadPart(user, id, { range, sha1: sha1(first, 'hex') }, bodyOf(first.subarray(0, PART / 2))))
         .rejects.toMatchObject({ code: 'requested_range_not_satisfiable' });
     });
     expect({ sha1: file.sha1, reads: reads.count }).toEqual({ sha1: sha1(data, 'hex'), reads: 0 });

@@ -198,7 +198,7 @@ describe('PUT part with a broken Content-Range', () => {
   });
 
   it('is refused by Node\'s HTTP parser (431, before the app) when the value is 100 KB, and stores nothing', async () => {
-    // Node's parser limits all headers to 16 KB together; Fastify answers 431 with its own JSON.
+    // Node's parser limits all headers to 16 KB together; the app answers its refusal with Box's 431.
     const session = await freshSession();
     expectParserRefusal(await putSlot(session.id, SLOT2, { 'content-range': `bytes ${'1'.repeat(100_000)}-1/1` }));
     expect(await storedParts(session.id)).toEqual(session.parts);

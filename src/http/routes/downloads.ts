@@ -3,13 +3,14 @@ import parseRange from 'range-parser';
 import { BoxError } from '../../core/errors.js';
 import type { ApiContext } from '../context.js';
 import { singleHeader } from '../parse.js';
+import { downloadSchema } from '../schemas.js';
 
 /**
  * The target of `GET /files/{id}/content`'s redirect: a signed, short-lived link to one file version,
  * served with single-range `Range` support. The signature is the permission, so no token is needed.
  */
 export function downloadRoutes(app: FastifyInstance, context: ApiContext): void {
-  app.get<{ Params: { token: string } }>('/downloads/:token', async (request, reply) => {
+  app.get<{ Params: { token: string } }>('/downloads/:token', { schema: downloadSchema }, async (request, reply) => {
     const grant = context.links.verify(request.params.token);
     const download = grant && await context.folders.downloadable(grant.fileId, grant.versionId);
     if (!download) throw new BoxError('not_found', 'This download link is not valid or has expired');

@@ -5,45 +5,51 @@ import { publicBase, type ApiContext } from '../context.js';
 import { readSimpleUpload } from '../multipart.js';
 import { optionalDate, singleHeader } from '../parse.js';
 import { presentFile } from '../present.js';
+import { validated } from '../schema-errors.js';
+import {
+  deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadAttributesSchema, simpleUploadSchema, simpleUploadVersionAttributesSchema,
+  simpleUploadVersionSchema,
+} from '../schemas.js';
 
 type WithId = { Params: { id: string } };
+
+/** The `attributes` field as its schema (../schemas.ts) lets it through. */
+interface SimpleUploadVersionAttributes { content_modified_at?: string | null }
+interface SimpleUploadAttributes extends SimpleUploadVersionAttributes {
+  parent: { id: string | number };
+  name: string;
+  content_created_at?: string | null;
+}
 
 /** Files: info, delete, download (302 to a signed link, as Box does) and Box's simple upload. */
 export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
-  app.get<WithId>('/files/:id', async (request) => {
+  app.get<WithId>('/files/:id', { schema: fileSchema }, async (request) => {
     const file = await folders.file(request.user, request.params.id);
     return presentFile(file, await folders.pathOf(file), request.user);
   });
 
-  app.delete<WithId>('/files/:id', async (request, reply) => {
+  app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {
     await folders.deleteFile(request.user, request.params.id, singleHeader(request.headers['if-match'], 'If-Match'));
     return reply.code(204).send();
   });
 
   // The legacy SDK insists on a 302 here; every SDK follows it.
-  app.get<WithId & { Querystring: { version?: string } }>('/files/:id/content', async (request, reply) => {
+  app.get<WithId & { Querystring: { version?: string } }>('/files/:id/content', { schema: downloadFileSchema }, async (request, reply) => {
     const file = await folders.file(request.user, request.params.id);
-    const version: unknown = request.query.version;
-    if (version !== undefined && typeof version !== 'string') throw new BoxError('bad_request', 'version must be given once');
-    const versionId = version ?? file.versionId;
+    const versionId = request.query.version ?? file.versionId;
     if (!isItemId(versionId)) throw new BoxError('not_found', `Could not find version ${versionId}`);
     if (!(await folders.downloadable(file.id, versionId))) throw new BoxError('not_found', `Could not find version ${versionId}`);
     const token = links.sign({ fileId: file.id, versionId });
     return reply.redirect(`${publicBase(request, context)}/downloads/${token}`, 302);
   });
 
-  app.post('/files/content', async (request, reply) => {
-    const file = await readSimpleUpload(request, (attributes, stream) => {
-      const parent = typeof attributes.parent === 'object' && attributes.parent !== null
-        ? attributes.parent as Record<string, unknown> : undefined;
-      const parentId = parent?.id;
-      const name = attributes.name;
-      if (typeof parentId !== 'string' && typeof parentId !== 'number') throw new BoxError('missing_destination', 'attributes.parent.id is required');
-      if (typeof name !== 'string') throw new BoxError('missing_file_name', 'attributes.name is required');
-      return folders.uploadFile(request.user, String(parentId), {
-        name, maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
+  app.post('/files/content', { schema: simpleUploadSchema }, async (request, reply) => {
+    const file = await readSimpleUpload(request, (fields, stream) => {
+      const attributes = validated<SimpleUploadAttributes>(request, simpleUploadAttributesSchema, fields, 'attributes');
+      return folders.uploadFile(request.user, String(attributes.parent.id), {
+        name: attributes.name, maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
         contentCreatedAt: optionalDate(attributes.content_created_at, 'content_created_at'),
         contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
       }, stream);
@@ -52,15 +58,17 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });
   });
 
-  app.post<WithId>('/files/:id/content', async (request, reply) => {
-    const file = await readSimpleUpload(request, (attributes, stream) => folders.uploadVersion(request.user, request.params.id, {
-      maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
-      ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
-      contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
-    }, stream));
+  app.post<WithId>('/files/:id/content', { schema: simpleUploadVersionSchema }, async (request, reply) => {
+    const file = await readSimpleUpload(request, (fields, stream) => {
+      const attributes = validated<SimpleUploadVersionAttributes>(request, simpleUploadVersionAttributesSchema, fields, 'attributes');
+      return folders.uploadVersion(request.user, request.params.id, {
+        maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
+        ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+        contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
+      }, stream);
+    });
     return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });
   });
-
 }
 
 /** Box's SDK sends the content's SHA-1 (hex) in a header it calls `Content-MD5`. */

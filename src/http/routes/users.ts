@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { presentUser } from '../present.js';
+import { currentUserSchema } from '../schemas.js';
 
 export function userRoutes(app: FastifyInstance): void {
-  app.get('/users/me', async (request) => presentUser(request.user));
+  app.get('/users/me', { schema: currentUserSchema }, async (request) => presentUser(request.user));
 }
