@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { StorageFullError } from '../store-errors.js';
+import { asBlobKey, asPartRef, asUploadRef, type BlobKey, type PartRef, type UploadRef } from '../core/model.js';
+import { StorageFullError } from '../core/store-errors.js';
 import type { BlobStore, ByteRange, PartToJoin, PartToWrite, StoredUpload } from './store.js';
 
 const REF = /^[0-9a-f]{32}$/;
@@ -34,15 +35,15 @@ export class DiskBlobStore implements BlobStore {
     return this;
   }
 
-  async createUpload(): Promise<string> {
-    const ref = randomBytes(16).toString('hex');
+  async createUpload(): Promise<UploadRef> {
+    const ref = asUploadRef(randomBytes(16).toString('hex'));
     await mkdir(this.#dir(ref), { recursive: true });
     await syncDirectory(join(this.#root, 'uploads'));
     return ref;
   }
 
-  async writePart(uploadRef: string, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<string> {
-    const partRef = `${part.partNumber}.${part.attemptId}.part`;
+  async writePart(uploadRef: UploadRef, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<PartRef> {
+    const partRef = asPartRef(`${part.partNumber}.${part.attemptId}.part`);
     const path = join(this.#dir(uploadRef), checkPartRef(partRef));
     const file = await open(path, 'wx').catch(translateFull);
     try {
@@ -70,13 +71,13 @@ export class DiskBlobStore implements BlobStore {
     return partRef;
   }
 
-  async discardPart(uploadRef: string, _partNumber: number, partRef: string): Promise<void> {
+  async discardPart(uploadRef: UploadRef, _partNumber: number, partRef: PartRef): Promise<void> {
     const leftover = TEMPORARY_MANIFEST.test(partRef);
     await rm(join(this.#dir(uploadRef), leftover ? partRef : checkPartRef(partRef)), { force: true });
   }
 
   /** Reads into one reused buffer: parts are re-read for hashing as fast as they arrive, so no garbage. */
-  async *readPart(uploadRef: string, partRef: string): AsyncGenerator<Uint8Array> {
+  async *readPart(uploadRef: UploadRef, partRef: PartRef): AsyncGenerator<Uint8Array> {
     const file = await open(join(this.#dir(uploadRef), checkPartRef(partRef)), 'r');
     try {
       const buffer = Buffer.allocUnsafe(READ_CHUNK);
@@ -90,7 +91,7 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {
+  async completeUpload(uploadRef: UploadRef, parts: readonly PartToJoin[]): Promise<BlobKey> {
     const manifest: Manifest = { parts: parts.map((part) => ({ file: checkPartRef(part.partRef), size: part.size })) };
     const dir = this.#dir(uploadRef);
     const temporary = join(dir, `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`);
@@ -106,21 +107,22 @@ export class DiskBlobStore implements BlobStore {
     }
     await rename(temporary, join(dir, MANIFEST));
     await syncDirectory(dir);
-    return uploadRef;
+    // The joined blob is the upload's directory read through its manifest.
+    return asBlobKey(uploadRef);
   }
 
-  async abortUpload(uploadRef: string): Promise<void> {
+  async abortUpload(uploadRef: UploadRef): Promise<void> {
     await rm(this.#dir(uploadRef), { recursive: true, force: true });
   }
 
-  async read(blobKey: string, range?: ByteRange): Promise<Readable> {
+  async read(blobKey: BlobKey, range?: ByteRange): Promise<Readable> {
     const dir = this.#dir(blobKey);
     const manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
     const files = manifest.parts.map((part) => ({ path: join(dir, checkPartRef(part.file)), size: part.size }));
     return streamFiles(files, range);
   }
 
-  async deleteBlob(blobKey: string): Promise<void> {
+  async deleteBlob(blobKey: BlobKey): Promise<void> {
     await rm(this.#dir(blobKey), { recursive: true, force: true });
   }
 
@@ -131,15 +133,17 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async *listUploads(): AsyncGenerator<StoredUpload> {
-    for (const uploadRef of await readdir(join(this.#root, 'uploads'))) {
-      if (!REF.test(uploadRef)) continue;
+    for (const name of await readdir(join(this.#root, 'uploads'))) {
+      if (!REF.test(name)) continue;
+      const uploadRef = asUploadRef(name);
       const files = await readdir(this.#dir(uploadRef)).catch(() => [] as string[]);
       const manifest = await readFile(join(this.#dir(uploadRef), MANIFEST), 'utf8').then((text) => JSON.parse(text) as Manifest, () => undefined);
       yield {
         uploadRef,
         // Temporary manifests left by a crash count as attempts nobody needs.
-        partRefs: files.filter((file) => PART_REF.test(file) || TEMPORARY_MANIFEST.test(file)),
-        joinedPartRefs: manifest?.parts.map((part) => part.file),
+        partRefs: files.filter((file) => PART_REF.test(file) || TEMPORARY_MANIFEST.test(file)).map(asPartRef),
+        joinedPartRefs: manifest?.parts.map((part) => asPartRef(part.file)),
+        blobKey: manifest ? asBlobKey(uploadRef) : undefined,
       };
     }
   }

@@ -8,7 +8,8 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client, S3ServiceException, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { StorageFullError } from '../store-errors.js';
+import { asBlobKey, asPartRef, asUploadRef, type BlobKey, type PartRef, type UploadRef } from '../core/model.js';
+import { StorageFullError } from '../core/store-errors.js';
 import type { BlobStore, ByteRange, PartToJoin, PartToWrite } from './store.js';
 
 export interface S3Settings {
@@ -49,13 +50,13 @@ export class S3BlobStore implements BlobStore {
     });
   }
 
-  async createUpload(): Promise<string> {
+  async createUpload(): Promise<UploadRef> {
     const key = `blobs/${randomBytes(16).toString('hex')}`;
     const created = await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: key, ContentType: 'application/octet-stream' }));
-    return `${key}:${created.UploadId}`;
+    return asUploadRef(`${key}:${created.UploadId}`);
   }
 
-  async writePart(uploadRef: string, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<string> {
+  async writePart(uploadRef: UploadRef, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<PartRef> {
     const { key, uploadId } = parseRef(uploadRef);
     // S3 needs a stream's length up front; a simple upload's length is only known at its end.
     const spooled = part.size === undefined ? await spool(body) : undefined;
@@ -83,7 +84,7 @@ export class S3BlobStore implements BlobStore {
         stream.destroy();
         throw bodyError ?? translate(error);
       });
-      return written.ETag!;
+      return asPartRef(written.ETag!);
     } finally {
       if (spooled) await spooled.remove();
     }
@@ -92,7 +93,7 @@ export class S3BlobStore implements BlobStore {
   /** S3 cannot delete one part: an unrecorded part is left out of the completion and goes with the upload. */
   async discardPart(): Promise<void> {}
 
-  async completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string> {
+  async completeUpload(uploadRef: UploadRef, parts: readonly PartToJoin[]): Promise<BlobKey> {
     const { key, uploadId } = parseRef(uploadRef);
     try {
       await this.#s3.send(new CompleteMultipartUploadCommand({
@@ -103,25 +104,25 @@ export class S3BlobStore implements BlobStore {
       // Completed before (a retried commit): AWS forgets the upload id once the object exists.
       if (errorName(error) !== 'NoSuchUpload' || !(await this.#exists(key))) throw translate(error);
     }
-    return key;
+    return asBlobKey(key);
   }
 
-  async abortUpload(uploadRef: string): Promise<void> {
+  async abortUpload(uploadRef: UploadRef): Promise<void> {
     const { key, uploadId } = parseRef(uploadRef);
     await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId })).catch((error: unknown) => {
       if (!['NoSuchUpload', 'NoSuchKey', 'NotFound'].includes(errorName(error))) throw error;
     });
-    await this.deleteBlob(key);
+    await this.deleteBlob(asBlobKey(key));
   }
 
-  async read(blobKey: string, range?: ByteRange): Promise<Readable> {
+  async read(blobKey: BlobKey, range?: ByteRange): Promise<Readable> {
     const object = await this.#s3.send(new GetObjectCommand({
       Bucket: this.#bucket, Key: blobKey, Range: range ? `bytes=${range.start}-${range.end}` : undefined,
     }));
     return object.Body as Readable;
   }
 
-  async deleteBlob(blobKey: string): Promise<void> {
+  async deleteBlob(blobKey: BlobKey): Promise<void> {
     await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: blobKey }));
   }
 
@@ -144,7 +145,7 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
-function parseRef(uploadRef: string): { key: string; uploadId: string } {
+function parseRef(uploadRef: UploadRef): { key: string; uploadId: string } {
   const separator = uploadRef.indexOf(':');
   const key = uploadRef.slice(0, separator);
   if (separator < 0 || !/^blobs\/[0-9a-f]{32}$/.test(key)) throw new Error(`Not an S3 upload reference: ${uploadRef}`);

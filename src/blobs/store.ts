@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { BlobKey, PartRef, UploadRef } from '../core/model.js';
 
 /**
  * Where the bytes live. An upload is a staging area that collects numbered parts (in any order, each
@@ -8,22 +9,22 @@ import type { Readable } from 'node:stream';
  */
 export interface BlobStore {
   /** Opens a staging area; returns an opaque reference that the session keeps. */
-  createUpload(): Promise<string>;
+  createUpload(): Promise<UploadRef>;
   /**
    * Streams one part into the upload and resolves once its bytes are durable, with a reference to
    * them. The caller checks what actually arrived.
    * If the body fails, nothing of this attempt is left behind.
    */
-  writePart(uploadRef: string, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<string>;
+  writePart(uploadRef: UploadRef, part: PartToWrite, body: AsyncIterable<Uint8Array>): Promise<PartRef>;
   /** Removes what one attempt wrote (a part that lost a race or failed its digest). */
-  discardPart(uploadRef: string, partNumber: number, partRef: string): Promise<void>;
+  discardPart(uploadRef: UploadRef, partNumber: number, partRef: PartRef): Promise<void>;
   /** Joins the given parts, in order, into one blob and returns its key. Safe to repeat. */
-  completeUpload(uploadRef: string, parts: readonly PartToJoin[]): Promise<string>;
+  completeUpload(uploadRef: UploadRef, parts: readonly PartToJoin[]): Promise<BlobKey>;
   /** Discards an upload with all its parts and any blob completed from it (sessions queue only this). */
-  abortUpload(uploadRef: string): Promise<void>;
+  abortUpload(uploadRef: UploadRef): Promise<void>;
   /** Reads a blob, or the inclusive byte range `[start, end]` of it. */
-  read(blobKey: string, range?: ByteRange): Promise<Readable>;
-  deleteBlob(blobKey: string): Promise<void>;
+  read(blobKey: BlobKey, range?: ByteRange): Promise<Readable>;
+  deleteBlob(blobKey: BlobKey): Promise<void>;
   /** Throws if the storage cannot be reached or written. */
   check(): Promise<void>;
   /**
@@ -31,7 +32,7 @@ export interface BlobStore {
    * which lets the whole-file SHA-1 be computed while parts arrive. Chunks may share one buffer: each
    * is valid only until the next is asked for.
    */
-  readPart?(uploadRef: string, partRef: string): AsyncIterable<Uint8Array>;
+  readPart?(uploadRef: UploadRef, partRef: PartRef): AsyncIterable<Uint8Array>;
   /**
    * Every upload the storage holds, for the repair after a crash; only for a store that one process
    * owns (the local disk). Others leave it out.
@@ -40,11 +41,13 @@ export interface BlobStore {
 }
 
 export interface StoredUpload {
-  uploadRef: string;
+  uploadRef: UploadRef;
   /** Every part attempt present. */
-  partRefs: string[];
+  partRefs: PartRef[];
   /** The parts a completion joined, if the upload was completed. */
-  joinedPartRefs: string[] | undefined;
+  joinedPartRefs: PartRef[] | undefined;
+  /** The key of the blob a completion joined the upload into, if it was completed. */
+  blobKey: BlobKey | undefined;
 }
 
 export interface PartToWrite {
@@ -58,7 +61,7 @@ export interface PartToWrite {
 
 export interface PartToJoin {
   partNumber: number;
-  partRef: string;
+  partRef: PartRef;
   size: number;
 }
 

@@ -1,5 +1,5 @@
-import { StorageFullError } from '../store-errors.js';
-import type { ItemRecord, PartRecord } from '../metadata/store.js';
+import { StorageFullError } from './store-errors.js';
+import type { ItemRecord, PartRecord } from './model.js';
 
 /**
  * Every error Partway can answer, in one table.

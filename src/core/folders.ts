@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../blobs/store.js';
-import type { FileRecord, FolderRecord, ItemRecord, MetadataStore, Page, UserRecord } from '../metadata/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { BoxError, ItemConflictError, rethrowStorageFull } from './errors.js';
 import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
@@ -99,10 +100,11 @@ export class Folders {
     const key = nameKey(upload.name);
     const conflict = await this.#metadata.findChild(parent.id, key);
     if (conflict) throw new ItemConflictError(conflict);
-    const content = await this.#store(upload, body);
+    const { uploadRef, content } = await this.#store(upload, body);
     const result = await this.#metadata.createFile({ ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() });
     if ('created' in result) return result.created;
-    await this.#blobs.abortUpload(content.blobKey);
+    // Discarding the upload discards the blob joined from it too.
+    await this.#blobs.abortUpload(uploadRef);
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     throw new BoxError('not_found', `Could not find the folder ${parentId}`);
   }
@@ -111,10 +113,10 @@ export class Folders {
   async uploadVersion(user: UserRecord, fileId: string, upload: Omit<SimpleUpload, 'name'> & { ifMatch?: string | undefined },
     body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
     const file = await this.file(user, fileId);
-    const content = await this.#store(upload, body);
+    const { uploadRef, content } = await this.#store(upload, body);
     const result = await this.#metadata.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() });
     if ('created' in result) return result.created;
-    await this.#blobs.abortUpload(content.blobKey);
+    await this.#blobs.abortUpload(uploadRef);
     if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     throw new BoxError('not_found', `Could not find the file ${fileId}`);
@@ -126,7 +128,8 @@ export class Folders {
     return item?.ownerId === user.id ? item : undefined;
   }
 
-  async #store(upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>) {
+  /** Stores the bytes as a one-part upload joined into a blob; the upload is what to discard if no file takes them. */
+  async #store(upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>): Promise<{ uploadRef: UploadRef; content: NewFileContent }> {
     const uploadRef = await this.#blobs.createUpload().catch(rethrowStorageFull);
     try {
       const meter = new PartMeter(upload.maxSize, { tooLong: 'file_size_limit_exceeded' });
@@ -138,7 +141,7 @@ export class Folders {
       }
       const size = meter.received;
       const blobKey = await this.#blobs.completeUpload(uploadRef, [{ partNumber: 1, partRef, size }]).catch(rethrowStorageFull);
-      return { blobKey, size, sha1, contentCreatedAt: upload.contentCreatedAt, contentModifiedAt: upload.contentModifiedAt };
+      return { uploadRef, content: { blobKey, size, sha1, contentCreatedAt: upload.contentCreatedAt, contentModifiedAt: upload.contentModifiedAt } };
     } catch (error) {
       await this.#blobs.abortUpload(uploadRef);
       throw error;

@@ -86,7 +86,7 @@ export class Janitor {
     let partsRemoved = 0;
     if (!this.#blobs.listUploads) return { uploadsRemoved, partsRemoved };
     for await (const upload of this.#blobs.listUploads()) {
-      const usage = await this.#metadata.uploadUsage(upload.uploadRef);
+      const usage = await this.#metadata.uploadUsage(upload.uploadRef, upload.blobKey);
       if (usage.recordedPartRefs === null && !usage.isFileBlob) {
         await this.#blobs.abortUpload(upload.uploadRef);
         uploadsRemoved++;

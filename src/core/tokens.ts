@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { MetadataStore, TokenRecord, UserRecord } from '../metadata/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { TokenRecord, UserRecord } from './model.js';
 
 const TOKEN = /^pw_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 

@@ -1,5 +1,6 @@
 import type { BlobStore, PartToJoin } from '../blobs/store.js';
-import type { FileRecord, MetadataStore, PartRecord, UploadSessionRecord, UserRecord } from '../metadata/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { BlobKey, FileRecord, PartRecord, UploadSessionRecord, UserRecord } from './model.js';
 import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
 import type { Folders } from './folders.js';
 import { sha1Of, PartMeter } from './hashing.js';
@@ -322,7 +323,7 @@ export class UploadSessions {
     throw this.#stateError(now);
   }
 
-  async #hashJoined(session: UploadSessionRecord, blobKey: string): Promise<string> {
+  async #hashJoined(session: UploadSessionRecord, blobKey: BlobKey): Promise<string> {
     const { sha1, size } = await sha1Of(await this.#blobs.read(blobKey));
     if (size !== session.fileSize) throw new Error(`Joined ${size} bytes for a ${session.fileSize}-byte session ${session.id}`);
     return sha1;

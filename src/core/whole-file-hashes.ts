@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { MetadataStore, UploadSessionRecord } from '../metadata/store.js';
+import type { MetadataStore } from '../metadata/store.js';
+import type { PartRef, UploadRef, UploadSessionRecord } from './model.js';
 
 interface Progress {
   hash: Hash;
@@ -25,7 +26,7 @@ export interface PrefixClaim {
 /** At most this many sessions' hashes are kept; the oldest are dropped (their commit reads the file instead). */
 const MAX_SESSIONS = 10_000;
 
-type ReadPart = (uploadRef: string, partRef: string) => AsyncIterable<Uint8Array>;
+type ReadPart = (uploadRef: UploadRef, partRef: PartRef) => AsyncIterable<Uint8Array>;
 
 /**
  * The whole-file SHA-1 of each session, computed as its contiguous prefix of recorded parts grows,

@@ -3,7 +3,7 @@ import type { DownloadLinks } from '../core/download-links.js';
 import type { Folders } from '../core/folders.js';
 import type { Tokens } from '../core/tokens.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
-import type { UserRecord } from '../metadata/store.js';
+import type { UserRecord } from '../core/model.js';
 import type { Metrics } from './metrics.js';
 import type { HealthChecks } from './routes/health.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { MetadataUnavailableError, StorageFullError } from '../store-errors.js';
+import { MetadataUnavailableError, StorageFullError } from '../core/store-errors.js';
 import { BoxError, ItemConflictError, type BoxErrorCode } from '../core/errors.js';
 import type { Metrics } from './metrics.js';
 import { presentItemMini } from './present.js';

@@ -1,4 +1,4 @@
-import type { FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../metadata/store.js';
+import type { FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
 import { ROOT_FOLDER_ID } from '../core/folders.js';
 
 /** Box's JSON shapes (../shared/spec/BOX-API.md §2). Strings stay strings and numbers numbers: the SDKs type-check them. */

@@ -1,4 +1,6 @@
-import type { ItemRecord, PartRecord, TokenRecord, UploadSessionRecord, UserRecord } from './store.js';
+import {
+  asBlobKey, asPartRef, asUploadRef, type FileVersionRecord, type GarbageRecord, type ItemRecord, type PartRecord, type TokenRecord, type UploadSessionRecord, type UserRecord,
+} from '../core/model.js';
 
 /** Rows as both SQL stores return them (same column names); numbers may arrive as strings (BIGINT in pg). */
 export type Row = Record<string, unknown>;
@@ -26,7 +28,7 @@ export function toItem(row: Row): ItemRecord {
   return {
     type: 'file', ...common, parentId: id(row.parent_id), description: String(row.description),
     size: Number(row.size), sha1: String(row.sha1), versionId: id(row.version_id), etag: Number(row.etag),
-    blobKey: String(row.blob_key), contentCreatedAt: Number(row.content_created_at),
+    blobKey: asBlobKey(String(row.blob_key)), contentCreatedAt: Number(row.content_created_at),
     contentModifiedAt: Number(row.content_modified_at),
   };
 }
@@ -35,9 +37,9 @@ export function toSession(row: Row): UploadSessionRecord {
   return {
     id: String(row.id), ownerId: id(row.owner_id), folderId: id(row.folder_id), fileId: optionalId(row.file_id),
     fileName: String(row.file_name), fileSize: Number(row.file_size), partSize: Number(row.part_size),
-    totalParts: Number(row.total_parts), uploadRef: String(row.upload_ref), state: row.state as UploadSessionRecord['state'],
+    totalParts: Number(row.total_parts), uploadRef: asUploadRef(String(row.upload_ref)), state: row.state as UploadSessionRecord['state'],
     createdAt: Number(row.created_at), expiresAt: Number(row.expires_at),
-    blobKey: row.blob_key === null ? null : String(row.blob_key),
+    blobKey: row.blob_key === null ? null : asBlobKey(String(row.blob_key)),
     contentSha1: row.content_sha1 === null ? null : String(row.content_sha1),
     committedFileId: optionalId(row.committed_file_id), partsStored: Number(row.parts_stored),
   };
@@ -56,6 +58,20 @@ export function fromSession(session: UploadSessionRecord): Row {
 export function toPart(row: Row): PartRecord {
   return {
     sessionId: String(row.session_id), offset: Number(row.byte_offset), size: Number(row.size), sha1: String(row.sha1),
-    partId: String(row.part_id), partRef: String(row.part_ref), createdAt: Number(row.created_at),
+    partId: String(row.part_id), partRef: asPartRef(String(row.part_ref)), createdAt: Number(row.created_at),
   };
+}
+
+export function toVersion(row: Row): FileVersionRecord {
+  return {
+    id: id(row.id), fileId: id(row.file_id), blobKey: asBlobKey(String(row.blob_key)), size: Number(row.size),
+    sha1: String(row.sha1), createdAt: Number(row.created_at),
+  };
+}
+
+export function toGarbage(row: Row): GarbageRecord {
+  const garbageId = String(row.id);
+  return row.kind === 'upload'
+    ? { id: garbageId, kind: 'upload', ref: asUploadRef(String(row.ref)) }
+    : { id: garbageId, kind: 'blob', ref: asBlobKey(String(row.ref)) };
 }

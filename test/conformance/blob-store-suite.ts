@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newAttemptId } from '../../src/core/ids.js';
 import type { BlobStore, ByteRange, PartToJoin, StoredUpload } from '../../src/blobs/store.js';
+import type { BlobKey, PartRef, UploadRef } from '../../src/core/model.js';
 
 /**
  * The contract of BlobStore (src/blobs/store.ts), run against any backend.
@@ -77,7 +78,7 @@ export function describeBlobStore(
         const size = PART + 4321;
         const earlier = randomBytes(size);
         const later = randomBytes(size);
-        const write = (uploadRef: string, bytes: Buffer) => store.writePart(uploadRef, { partNumber: 1, size, attemptId: newAttemptId() }, chunks(bytes));
+        const write = (uploadRef: UploadRef, bytes: Buffer) => store.writePart(uploadRef, { partNumber: 1, size, attemptId: newAttemptId() }, chunks(bytes));
 
         const latest = await store.createUpload();
         await write(latest, earlier);
@@ -238,7 +239,7 @@ export function describeBlobStore(
       });
 
       /** Copies each chunk: a store may reuse one buffer for all of them. */
-      async function readBack(uploadRef: string, partRef: string): Promise<Buffer> {
+      async function readBack(uploadRef: UploadRef, partRef: PartRef): Promise<Buffer> {
         const copies: Buffer[] = [];
         for await (const chunk of readPart(uploadRef, partRef)) copies.push(Buffer.from(chunk));
         return Buffer.concat(copies);
@@ -292,7 +293,7 @@ export function describeBlobStore(
         expect(await listAll(store)).toEqual([]);
       });
 
-      it('lists each upload with every part attempt present, and the parts a completion joined in their order', async () => {
+      it('lists each upload with every part attempt present, and the parts a completion joined in their order and the blob it made', async () => {
         const data = randomBytes(PART + LAST);
         const empty = await store.createUpload();
         const pending = await store.createUpload();
@@ -301,12 +302,15 @@ export function describeBlobStore(
         const done = await store.createUpload();
         const joined = [await writeSlice(store, done, data, 2), await writeSlice(store, done, data, 1)].reverse();
         const unused = await store.writePart(done, { partNumber: 2, size: LAST, attemptId: newAttemptId() }, chunks(randomBytes(LAST)));
-        await store.completeUpload(done, joined);
+        const doneKey = await store.completeUpload(done, joined);
 
         expect(await listAll(store)).toEqual([
           { uploadRef: empty, partRefs: [], joinedPartRefs: undefined },
           { uploadRef: pending, partRefs: [first.partRef, retried.partRef].sort(), joinedPartRefs: undefined },
-          { uploadRef: done, partRefs: [...joined.map((part) => part.partRef), unused].sort(), joinedPartRefs: joined.map((part) => part.partRef) },
+          {
+            uploadRef: done, partRefs: [...joined.map((part) => part.partRef), unused].sort(), joinedPartRefs: joined.map((part) => part.partRef),
+            blobKey: doneKey,
+          },
         ].sort((a, b) => a.uploadRef.localeCompare(b.uploadRef)));
       });
 
@@ -332,7 +336,7 @@ export function describeBlobStore(
       const data = randomBytes(3 * PART + LAST);
       const total = data.length;
       let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
-      let blobKey: string;
+      let blobKey: BlobKey;
 
       beforeAll(async () => {
         opened = await open();
@@ -406,7 +410,7 @@ export async function* failing(data: Uint8Array, failAfter: number, error: Error
 }
 
 /** Writes part `number` (1-based) of `data` split into PART-sized parts, as a new attempt. */
-export async function writeSlice(store: BlobStore, uploadRef: string, data: Buffer, number: number): Promise<PartToJoin> {
+export async function writeSlice(store: BlobStore, uploadRef: UploadRef, data: Buffer, number: number): Promise<PartToJoin> {
   const bytes = data.subarray((number - 1) * PART, Math.min(number * PART, data.length));
   const partRef = await store.writePart(uploadRef, { partNumber: number, size: bytes.length, attemptId: newAttemptId() }, chunks(bytes));
   return { partNumber: number, partRef, size: bytes.length };
@@ -416,7 +420,7 @@ export async function writeSlice(store: BlobStore, uploadRef: string, data: Buff
  * An aborted upload is gone: no part can be written to it, the parts it had cannot be completed
  * (S3 answers NoSuchUpload, the disk has no directory), and no optional capability still sees it.
  */
-async function expectUploadGone(store: BlobStore, uploadRef: string, parts: PartToJoin[]): Promise<void> {
+async function expectUploadGone(store: BlobStore, uploadRef: UploadRef, parts: PartToJoin[]): Promise<void> {
   await expect(store.writePart(uploadRef, { partNumber: 1, size: 10, attemptId: newAttemptId() }, chunks(randomBytes(10)))).rejects.toThrow();
   if (parts.length > 0) await expect(store.completeUpload(uploadRef, parts)).rejects.toThrow();
   if (store.listUploads) expect((await listAll(store)).map((upload) => upload.uploadRef)).not.toContain(uploadRef);
@@ -436,7 +440,7 @@ async function listAll(store: BlobStore): Promise<StoredUpload[]> {
   return uploads.sort((a, b) => a.uploadRef.localeCompare(b.uploadRef));
 }
 
-export async function readAll(store: BlobStore, blobKey: string, range?: ByteRange): Promise<Buffer> {
+export async function readAll(store: BlobStore, blobKey: BlobKey, range?: ByteRange): Promise<Buffer> {
   const stream = await store.read(blobKey, range);
   const parts: Buffer[] = [];
   for await (const chunk of stream) parts.push(Buffer.from(chunk as Uint8Array));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DiskBlobStore } from '../../src/blobs/disk-store.js';
 import { newAttemptId } from '../../src/core/ids.js';
+import { asBlobKey, asPartRef, asUploadRef } from '../../src/core/model.js';
 import { chunks, describeBlobStore, failing, LAST, MiB, PART, readAll, sha1, writeSlice } from './blob-store-suite.js';
 
 describeBlobStore('DiskBlobStore', async () => {
@@ -117,13 +118,13 @@ describe('DiskBlobStore on the local disk', () => {
     await writeFile(outside, 'keep');
     const uploadRef = await store.createUpload();
     for (const ref of ['..', '../..', '../../precious.txt', '', 'ABCDEF']) {
-      await expect(store.abortUpload(ref)).rejects.toThrow();
-      await expect(store.deleteBlob(ref)).rejects.toThrow();
-      await expect(store.read(ref)).rejects.toThrow();
+      await expect(store.abortUpload(asUploadRef(ref))).rejects.toThrow();
+      await expect(store.deleteBlob(asBlobKey(ref))).rejects.toThrow();
+      await expect(store.read(asBlobKey(ref))).rejects.toThrow();
     }
-    await expect(store.discardPart(uploadRef, 1, '../../../precious.txt')).rejects.toThrow();
+    await expect(store.discardPart(uploadRef, 1, asPartRef('../../../precious.txt'))).rejects.toThrow();
     await expect(store.writePart(uploadRef, { partNumber: 1, attemptId: '../x' }, chunks(Buffer.from('x')))).rejects.toThrow();
-    await expect(store.completeUpload(uploadRef, [{ partNumber: 1, partRef: '../../../precious.txt', size: 4 }])).rejects.toThrow();
+    await expect(store.completeUpload(uploadRef, [{ partNumber: 1, partRef: asPartRef('../../../precious.txt'), size: 4 }])).rejects.toThrow();
     expect(await exists(outside)).toBe(true);
     expect(await exists(root)).toBe(true);
   });

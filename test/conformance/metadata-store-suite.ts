@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nameKey } from '../../src/core/names.js';
-import type {
-  FileRecord, FolderRecord, GarbageRecord, MetadataStore, Millis, PartRecord, TokenRecord, UploadSessionRecord, UserRecord,
-} from '../../src/metadata/store.js';
+import {
+  asBlobKey, asPartRef, asUploadRef, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
+  type TokenRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
+} from '../../src/core/model.js';
+import type { MetadataStore } from '../../src/metadata/store.js';
 
 /**
  * The contract of MetadataStore (src/metadata/store.ts), run against any backend.
@@ -40,7 +42,8 @@ export function describeMetadataStore(
 
     const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
     const newSessionId = (): string => randomBytes(16).toString('hex').toUpperCase();
-    const newRef = (): string => randomBytes(16).toString('hex');
+    const newBlobKey = () => asBlobKey(randomBytes(16).toString('hex'));
+    const newUploadRef = () => asUploadRef(randomBytes(16).toString('hex'));
 
     async function folderIn(owner: UserRecord, parentId: string, folderName: string, now = T0): Promise<FolderRecord> {
       const result = await store.createFolder({ ownerId: owner.id, parentId, name: folderName, nameKey: nameKey(folderName), now });
@@ -48,10 +51,10 @@ export function describeMetadataStore(
     }
 
     async function fileIn(owner: UserRecord, parentId: string, fileName: string,
-      content: { size?: number; blobKey?: string; now?: Millis; description?: string } = {}): Promise<FileRecord> {
+      content: { size?: number; blobKey?: BlobKey; now?: Millis; description?: string } = {}): Promise<FileRecord> {
       const result = await store.createFile({
         ownerId: owner.id, parentId, name: fileName, nameKey: nameKey(fileName), now: content.now ?? T0,
-        blobKey: content.blobKey ?? newRef(), size: content.size ?? 100, sha1: sha1(`${fileName}:${content.size ?? 100}`),
+        blobKey: content.blobKey ?? newBlobKey(), size: content.size ?? 100, sha1: sha1(`${fileName}:${content.size ?? 100}`),
         description: content.description,
       });
       return outcome(result, 'created');
@@ -62,7 +65,7 @@ export function describeMetadataStore(
       const partSize = overrides.partSize ?? 8_388_608;
       return {
         id: newSessionId(), ownerId: owner.id, folderId: owner.rootFolderId, fileId: null, fileName: 'upload.bin',
-        fileSize, partSize, totalParts: Math.ceil(fileSize / partSize), uploadRef: newRef(), state: 'active',
+        fileSize, partSize, totalParts: Math.ceil(fileSize / partSize), uploadRef: newUploadRef(), state: 'active',
         createdAt: T0, expiresAt: T0 + 24 * HOUR, blobKey: null, contentSha1: null, committedFileId: null, partsStored: 0,
         ...overrides,
       };
@@ -77,7 +80,7 @@ export function describeMetadataStore(
     /** An active session whose parts were joined: ready to commit. */
     async function joinedSession(owner: UserRecord, overrides: Partial<UploadSessionRecord> = {}) {
       const session = await openSession(owner, overrides);
-      const blobKey = newRef();
+      const blobKey = newBlobKey();
       const contentSha1 = sha1(`content of ${session.id}`);
       expect(await store.setSessionContent(session.id, blobKey, contentSha1)).toBe(true);
       return { ...session, blobKey, contentSha1 };
@@ -88,7 +91,7 @@ export function describeMetadataStore(
       return {
         sessionId: session.id, offset, size, sha1: sha1(`${session.id}@${offset}`),
         partId: (offset / session.partSize + 1).toString(16).toUpperCase().padStart(8, '0'),
-        partRef: `${offset / session.partSize + 1}.${randomBytes(6).toString('hex')}.part`, createdAt: T0 + 1000,
+        partRef: asPartRef(`${offset / session.partSize + 1}.${randomBytes(6).toString('hex')}.part`), createdAt: T0 + 1000,
         ...overrides,
       };
     }
@@ -225,7 +228,7 @@ export function describeMetadataStore(
 
       it('createFile stores the content and defaults content times to now and the description to empty', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const blobKey = newRef();
+        const blobKey = newBlobKey();
         const result = await store.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'Movie.MKV', nameKey: nameKey('Movie.MKV'), now: T0 + 3,
           blobKey, size: 123_456_789, sha1: sha1('movie'),
@@ -247,7 +250,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = outcome(await store.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
-          blobKey: newRef(), size: 1, sha1: sha1('a'), contentCreatedAt: T0 - 2000, contentModifiedAt: T0 - 1000,
+          blobKey: newBlobKey(), size: 1, sha1: sha1('a'), contentCreatedAt: T0 - 2000, contentModifiedAt: T0 - 1000,
           description: 'notes',
         }), 'created');
         expect(file).toMatchObject({ contentCreatedAt: T0 - 2000, contentModifiedAt: T0 - 1000, description: 'notes' });
@@ -268,7 +271,7 @@ export function describeMetadataStore(
         const folder = await folderIn(alice, alice.rootFolderId, 'thing');
         const fileResult = await store.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'Thing', nameKey: nameKey('Thing'), now: T0,
-          blobKey: newRef(), size: 1, sha1: sha1('x'),
+          blobKey: newBlobKey(), size: 1, sha1: sha1('x'),
         });
         expect(fileResult).toEqual({ conflict: folder });
 
@@ -279,7 +282,7 @@ export function describeMetadataStore(
         expect(folderResult).toEqual({ conflict: file });
         const fileAgain = await store.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'other.txt', nameKey: 'other.txt', now: T0,
-          blobKey: newRef(), size: 1, sha1: sha1('y'),
+          blobKey: newBlobKey(), size: 1, sha1: sha1('y'),
         });
         expect(fileAgain).toEqual({ conflict: file });
       });
@@ -302,7 +305,7 @@ export function describeMetadataStore(
           expect(await store.createFolder({ ownerId: alice.id, parentId, name: 'x', nameKey: 'x', now: T0 }))
             .toEqual({ parentMissing: true });
           expect(await store.createFile({
-            ownerId: alice.id, parentId, name: 'y', nameKey: 'y', now: T0, blobKey: newRef(), size: 1, sha1: sha1('y'),
+            ownerId: alice.id, parentId, name: 'y', nameKey: 'y', now: T0, blobKey: newBlobKey(), size: 1, sha1: sha1('y'),
           })).toEqual({ parentMissing: true });
         }
         expect((await store.listChildren(alice.rootFolderId, 0, 10)).total).toBe(1);
@@ -316,7 +319,7 @@ export function describeMetadataStore(
           })),
           ...[0, 1, 2].map(() => store.createFile({
             ownerId: alice.id, parentId: alice.rootFolderId, name: 'race', nameKey: 'race', now: T0,
-            blobKey: newRef(), size: 1, sha1: sha1('r'),
+            blobKey: newBlobKey(), size: 1, sha1: sha1('r'),
           })),
         ]);
         const created = results.filter((r) => 'created' in r);
@@ -385,7 +388,7 @@ export function describeMetadataStore(
       it('addFileVersion replaces the content, increments the etag and keeps the name and folder', async () => {
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { description: 'keep me' });
-        const blobKey = newRef();
+        const blobKey = newBlobKey();
         const v2 = outcome(await store.addFileVersion({
           fileId: file.id, blobKey, size: 222, sha1: sha1('v2'), now: T0 + 10,
         }), 'created');
@@ -397,7 +400,7 @@ export function describeMetadataStore(
         expect(await store.getItem(file.id)).toEqual(v2);
 
         const v3 = outcome(await store.addFileVersion({
-          fileId: file.id, blobKey: newRef(), size: 333, sha1: sha1('v3'), now: T0 + 20,
+          fileId: file.id, blobKey: newBlobKey(), size: 333, sha1: sha1('v3'), now: T0 + 20,
         }), 'created');
         expect(v3.etag).toBe(2);
         expect(new Set([file.versionId, v2.versionId, v3.versionId]).size).toBe(3);
@@ -407,13 +410,13 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'Report.PDF');
         const v2 = outcome(await store.addFileVersion({
-          fileId: file.id, blobKey: newRef(), size: 2, sha1: sha1('v2'), now: T0 + 1,
+          fileId: file.id, blobKey: newBlobKey(), size: 2, sha1: sha1('v2'), now: T0 + 1,
         }), 'created');
         expect(v2.name).toBe('Report.PDF');
         expect(await store.findChild(alice.rootFolderId, nameKey('Report.PDF'))).toEqual(v2);
         const clash = await store.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'report.pdf', nameKey: nameKey('report.pdf'), now: T0 + 2,
-          blobKey: newRef(), size: 3, sha1: sha1('other'),
+          blobKey: newBlobKey(), size: 3, sha1: sha1('other'),
         });
         expect(clash).toEqual({ conflict: v2 });
         expect((await store.listChildren(alice.rootFolderId, 0, 10)).total).toBe(1);
@@ -423,12 +426,12 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt');
         const v2 = outcome(await store.addFileVersion({
-          fileId: file.id, ifMatch: '0', blobKey: newRef(), size: 2, sha1: sha1('2'), now: T0 + 1,
+          fileId: file.id, ifMatch: '0', blobKey: newBlobKey(), size: 2, sha1: sha1('2'), now: T0 + 1,
         }), 'created');
         expect(v2.etag).toBe(1);
 
         const stale = await store.addFileVersion({
-          fileId: file.id, ifMatch: '0', blobKey: newRef(), size: 3, sha1: sha1('3'), now: T0 + 2,
+          fileId: file.id, ifMatch: '0', blobKey: newBlobKey(), size: 3, sha1: sha1('3'), now: T0 + 2,
         });
         expect(stale).toEqual({ preconditionFailed: v2 });
         expect(await store.getItem(file.id)).toEqual(v2);
@@ -438,16 +441,16 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const folder = await folderIn(alice, alice.rootFolderId, 'f');
         for (const fileId of ['987654321', folder.id]) {
-          expect(await store.addFileVersion({ fileId, blobKey: newRef(), size: 1, sha1: sha1('1'), now: T0 }))
+          expect(await store.addFileVersion({ fileId, blobKey: newBlobKey(), size: 1, sha1: sha1('1'), now: T0 }))
             .toEqual({ fileMissing: true });
         }
       });
 
       it('getFileVersion returns old and current versions, and nothing for another file\'s version', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const v1Key = newRef();
+        const v1Key = newBlobKey();
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { size: 11, blobKey: v1Key, now: T0 });
-        const v2Key = newRef();
+        const v2Key = newBlobKey();
         const v2 = outcome(await store.addFileVersion({
           fileId: file.id, blobKey: v2Key, size: 22, sha1: sha1('v2'), now: T0 + 5,
         }), 'created');
@@ -466,7 +469,7 @@ export function describeMetadataStore(
 
       it('deleteFile removes the file and queues the blob of every version as garbage', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const keys = [newRef(), newRef(), newRef()];
+        const keys = [newBlobKey(), newBlobKey(), newBlobKey()];
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { blobKey: keys[0] });
         await store.addFileVersion({ fileId: file.id, blobKey: keys[1]!, size: 2, sha1: sha1('2'), now: T0 + 1 });
         await store.addFileVersion({ fileId: file.id, blobKey: keys[2]!, size: 3, sha1: sha1('3'), now: T0 + 2 });
@@ -515,7 +518,7 @@ export function describeMetadataStore(
         expect(await store.storageUsed(alice.id)).toBe(0);
         const sub = await folderIn(alice, alice.rootFolderId, 'sub');
         const file = await fileIn(alice, alice.rootFolderId, 'a', { size: 1000 });
-        await store.addFileVersion({ fileId: file.id, blobKey: newRef(), size: 300, sha1: sha1('v2'), now: T0 });
+        await store.addFileVersion({ fileId: file.id, blobKey: newBlobKey(), size: 300, sha1: sha1('v2'), now: T0 });
         await fileIn(alice, sub.id, 'b', { size: 20 });
         await openSession(alice, { fileSize: 40_000_000 });
         await fileIn(bob, bob.rootFolderId, 'bobs', { size: 5_000 });
@@ -718,7 +721,7 @@ export function describeMetadataStore(
       it('setSessionContent remembers the joined blob of an active session', async () => {
         const alice = await store.ensureUser('alice', T0);
         const session = await openSession(alice);
-        expect(await store.setSessionContent(session.id, 'blob-key', sha1('content'))).toBe(true);
+        expect(await store.setSessionContent(session.id, asBlobKey('blob-key'), sha1('content'))).toBe(true);
         expect(await store.getSession(session.id)).toEqual({ ...session, blobKey: 'blob-key', contentSha1: sha1('content') });
       });
 
@@ -730,10 +733,10 @@ export function describeMetadataStore(
         outcome(await commit(committed.id), 'committed');
         for (const session of [aborted, committed]) {
           const before = await store.getSession(session.id);
-          expect(await store.setSessionContent(session.id, newRef(), sha1('other'))).toBe(false);
+          expect(await store.setSessionContent(session.id, newBlobKey(), sha1('other'))).toBe(false);
           expect(await store.getSession(session.id)).toEqual(before);
         }
-        expect(await store.setSessionContent(newSessionId(), newRef(), sha1('x'))).toBe(false);
+        expect(await store.setSessionContent(newSessionId(), newBlobKey(), sha1('x'))).toBe(false);
       });
 
       it('committing a new-file session creates exactly one file with the session\'s content', async () => {
@@ -856,7 +859,7 @@ export function describeMetadataStore(
         const file = await fileIn(alice, alice.rootFolderId, 'data.bin');
         const session = await joinedSession(alice, { fileId: file.id, folderId: file.parentId, fileName: 'data.bin' });
         const v2 = outcome(await store.addFileVersion({
-          fileId: file.id, blobKey: newRef(), size: 5, sha1: sha1('v2'), now: T0 + 1,
+          fileId: file.id, blobKey: newBlobKey(), size: 5, sha1: sha1('v2'), now: T0 + 1,
         }), 'created');
         expect(await commit(session.id, 'data.bin', { ifMatch: '0' })).toEqual({ preconditionFailed: v2 });
         expect(await store.getItem(file.id)).toEqual(v2);
@@ -932,18 +935,19 @@ export function describeMetadataStore(
         expect(await garbageDue(T0)).toEqual([]);
       });
 
-      it('uploadUsage names the parts an active or committed session recorded, and whether a file version is the upload', async () => {
+      it('uploadUsage names the parts an active or committed session recorded, and whether a file version reads the upload\'s joined blob', async () => {
         const alice = await store.ensureUser('alice', T0);
         const session = await openSession(alice);
         expect(await store.uploadUsage(session.uploadRef)).toEqual({ recordedPartRefs: [], isFileBlob: false });
-        await store.recordPart({ sessionId: session.id, offset: 0, size: session.partSize, sha1: 'a'.repeat(40), partId: 'AAAAAAAA', partRef: 'ref-one', createdAt: T0 });
+        await store.recordPart({ sessionId: session.id, offset: 0, size: session.partSize, sha1: 'a'.repeat(40), partId: 'AAAAAAAA', partRef: asPartRef('ref-one'), createdAt: T0 });
         expect(await store.uploadUsage(session.uploadRef)).toEqual({ recordedPartRefs: ['ref-one'], isFileBlob: false });
         const aborted = await openSession(alice);
         await store.abortSession(aborted.id);
         expect(await store.uploadUsage(aborted.uploadRef)).toEqual({ recordedPartRefs: null, isFileBlob: false });
         const file = await fileIn(alice, alice.rootFolderId, 'simple.bin');
-        expect(await store.uploadUsage(file.blobKey)).toEqual({ recordedPartRefs: null, isFileBlob: true });
-        expect(await store.uploadUsage('nothing-refers-to-this')).toEqual({ recordedPartRefs: null, isFileBlob: false });
+        expect(await store.uploadUsage(newUploadRef(), file.blobKey)).toEqual({ recordedPartRefs: null, isFileBlob: true });
+        expect(await store.uploadUsage(newUploadRef(), newBlobKey())).toEqual({ recordedPartRefs: null, isFileBlob: false });
+        expect(await store.uploadUsage(asUploadRef('nothing-refers-to-this'))).toEqual({ recordedPartRefs: null, isFileBlob: false });
       });
 
       it('countOpenSessions counts active sessions not yet past their expiry, of every user', async () => {

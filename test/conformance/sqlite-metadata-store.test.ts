@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
-import type { UploadSessionRecord, UserRecord } from '../../src/metadata/store.js';
+import { asBlobKey, asPartRef, asUploadRef, type UploadSessionRecord, type UserRecord } from '../../src/core/model.js';
 import { describeMetadataStore, NO_LIMITS, outcome } from './metadata-store-suite.js';
 
 describeMetadataStore('SqliteMetadataStore', async () => {
@@ -42,7 +42,7 @@ describe('SqliteMetadataStore on its database file', () => {
 
   const session = (user: UserRecord, overrides: Partial<UploadSessionRecord> = {}): UploadSessionRecord => ({
     id: randomBytes(16).toString('hex').toUpperCase(), ownerId: user.id, folderId: user.rootFolderId, fileId: null,
-    fileName: 'big.bin', fileSize: 30_000_000, partSize: 8_388_608, totalParts: 4, uploadRef: randomBytes(16).toString('hex'),
+    fileName: 'big.bin', fileSize: 30_000_000, partSize: 8_388_608, totalParts: 4, uploadRef: asUploadRef(randomBytes(16).toString('hex')),
     state: 'active', createdAt: T0, expiresAt: T0 + 86_400_000, blobKey: null, contentSha1: null, committedFileId: null,
     partsStored: 0, ...overrides,
   });
@@ -52,12 +52,12 @@ describe('SqliteMetadataStore on its database file', () => {
     const alice = await first.ensureUser('alice', T0);
     const file = outcome(await first.createFile({
       ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
-      blobKey: 'k1', size: 5, sha1: 'a'.repeat(40),
+      blobKey: asBlobKey('k1'), size: 5, sha1: 'a'.repeat(40),
     }), 'created');
     const active = session(alice);
     await first.createSession(active, NO_LIMITS);
     const part = {
-      sessionId: active.id, offset: 0, size: 8_388_608, sha1: 'b'.repeat(40), partId: '00000001', partRef: '1.abc.part', createdAt: T0,
+      sessionId: active.id, offset: 0, size: 8_388_608, sha1: 'b'.repeat(40), partId: '00000001', partRef: asPartRef('1.abc.part'), createdAt: T0,
     };
     await first.recordPart(part);
     const aborted = session(alice);
@@ -110,7 +110,7 @@ describe('SqliteMetadataStore on its database file', () => {
     await store.createSession(s, NO_LIMITS);
     const results = await Promise.all(Array.from({ length: 64 }, (_, index) => store.recordPart({
       sessionId: s.id, offset: index * 1024, size: 1024, sha1: 'd'.repeat(40), partId: String(index).padStart(8, '0'),
-      partRef: `${index + 1}.abc.part`, createdAt: T0,
+      partRef: asPartRef(`${index + 1}.abc.part`), createdAt: T0,
     })));
     expect(results.every((result) => 'recorded' in result)).toBe(true);
     const other = openStore();

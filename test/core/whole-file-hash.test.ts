@@ -8,7 +8,7 @@ import type { BlobStore } from '../../src/blobs/store.js';
 import { Folders } from '../../src/core/folders.js';
 import { UploadSessions } from '../../src/core/upload-sessions.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
-import type { PartRecord, UserRecord } from '../../src/metadata/store.js';
+import type { PartRecord, UserRecord } from '../../src/core/model.js';
 
 const PART = 64 * 1024;
 const SIZE = 6 * PART - 1000;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PartwayClient, type ResumeState, type UploadResult } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
+import { asBlobKey, asUploadRef } from '../../src/core/model.js';
 import { createPartway } from '../../src/server.js';
 import { runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
 
@@ -104,7 +105,8 @@ describe('crashes', () => {
       const { metadata } = partway.stores;
       const uploadsDir = join(dataDir, 'blobs', 'uploads');
       for (const uploadRef of await readdir(uploadsDir)) {
-        const usage = await metadata.uploadUsage(uploadRef);
+        // On disk a joined blob's key is its upload's directory.
+        const usage = await metadata.uploadUsage(asUploadRef(uploadRef), asBlobKey(uploadRef));
         expect(usage.recordedPartRefs !== null || usage.isFileBlob, `upload ${uploadRef} is needed`).toBe(true);
         const files = (await readdir(join(uploadsDir, uploadRef))).filter((file) => file !== 'manifest.json');
         for (const file of files) expect(usage.recordedPartRefs ?? [], `part ${file} of ${uploadRef} is recorded`).toContain(file);

@@ -1,11 +1,10 @@
 import pg from 'pg';
-import { MetadataUnavailableError } from '../../store-errors.js';
-import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
-import type {
-  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord,
-  GarbageRecord, ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
-  RecordPartResult, SessionLimits, TokenRecord, UploadSessionRecord, UserRecord,
-} from '../store.js';
+import { MetadataUnavailableError } from '../../core/store-errors.js';
+import { fromSession, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import type { MetadataStore } from '../store.js';
+import {
+  asPartRef, type BlobKey, type CommitInput, type CommitResult, type CreateItemResult, type CreateSessionResult, type CreateVersionResult, type FileRecord, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type NewFile, type NewFolder, type NewVersion, type Page, type PartRecord, type PartWrite, type RecordPartResult, type SessionLimits, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage, type UserRecord,
+} from '../../core/model.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 type Client = pg.PoolClient;
@@ -149,10 +148,7 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
     const row = await this.#one('SELECT * FROM file_versions WHERE id = $1 AND file_id = $2', [versionId, fileId]);
-    return row && {
-      id: id(row.id), fileId: id(row.file_id), blobKey: String(row.blob_key), size: Number(row.size),
-      sha1: String(row.sha1), createdAt: Number(row.created_at),
-    };
+    return row && toVersion(row);
   }
 
   async deleteFile(fileId: string): Promise<boolean> {
@@ -239,7 +235,7 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.map((row) => Number(row.byte_offset));
   }
 
-  async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
+  async setSessionContent(sessionId: string, blobKey: BlobKey, contentSha1: string): Promise<boolean> {
     const rows = await this.#query(`UPDATE upload_sessions SET blob_key = $1, content_sha1 = $2 WHERE id = $3 AND state = 'active' RETURNING id`,
       [blobKey, contentSha1, sessionId]);
     return rows.length === 1;
@@ -304,11 +300,12 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
-  async uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }> {
+  async uploadUsage(uploadRef: UploadRef, joinedBlobKey?: BlobKey): Promise<UploadUsage> {
     const session = await this.#one(`SELECT id FROM upload_sessions WHERE upload_ref = $1 AND state IN ('active', 'committed')`, [uploadRef]);
     const recordedPartRefs = session
-      ? (await this.#query('SELECT part_ref FROM parts WHERE session_id = $1', [session.id])).map((row) => String(row.part_ref)) : null;
-    const version = await this.#one('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [uploadRef]);
+      ? (await this.#query('SELECT part_ref FROM parts WHERE session_id = $1', [session.id])).map((row) => asPartRef(String(row.part_ref))) : null;
+    const version = joinedBlobKey === undefined
+      ? undefined : await this.#one('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [joinedBlobKey]);
     return { recordedPartRefs, isFileBlob: version !== undefined };
   }
 
@@ -316,8 +313,7 @@ export class PostgresMetadataStore implements MetadataStore {
     const rows = await this.#query(`UPDATE garbage SET lease_until = $1 WHERE id IN (
         SELECT id FROM garbage WHERE lease_until <= $2 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
       RETURNING id, kind, ref`, [now + leaseMs, now, limit]);
-    return rows.map((row) => ({ id: String(row.id), kind: row.kind as GarbageRecord['kind'], ref: String(row.ref) }))
-      .sort((a, b) => Number(a.id) - Number(b.id));
+    return rows.map(toGarbage).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
   async deleteGarbage(garbageId: string): Promise<void> {

@@ -1,11 +1,10 @@
 import Database from 'better-sqlite3';
-import type {
-  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord,
-  ItemRecord, MetadataStore, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite,
-  RecordPartResult, SessionLimits, TokenRecord, UploadSessionRecord, UserRecord,
-} from '../store.js';
-import { StorageFullError } from '../../store-errors.js';
-import { fromSession, id, toItem, toPart, toSession, toToken, toUser, type Row } from '../rows.js';
+import type { MetadataStore } from '../store.js';
+import {
+  asPartRef, type BlobKey, type CommitInput, type CommitResult, type CreateItemResult, type CreateSessionResult, type CreateVersionResult, type FileRecord, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type NewFile, type NewFolder, type NewVersion, type Page, type PartRecord, type PartWrite, type RecordPartResult, type SessionLimits, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage, type UserRecord,
+} from '../../core/model.js';
+import { StorageFullError } from '../../core/store-errors.js';
+import { fromSession, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { WalSync } from './wal-sync.js';
 
@@ -133,10 +132,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
     const row = this.#sql.version.get(versionId, fileId) as Row | undefined;
-    return row && {
-      id: id(row.id), fileId: id(row.file_id), blobKey: String(row.blob_key), size: Number(row.size),
-      sha1: String(row.sha1), createdAt: Number(row.created_at),
-    };
+    return row && toVersion(row);
   }
 
   async deleteFile(id: string): Promise<boolean> {
@@ -216,7 +212,7 @@ export class SqliteMetadataStore implements MetadataStore {
       .map((write) => write.offset);
   }
 
-  async setSessionContent(sessionId: string, blobKey: string, contentSha1: string): Promise<boolean> {
+  async setSessionContent(sessionId: string, blobKey: BlobKey, contentSha1: string): Promise<boolean> {
     return this.#write(() => this.#sql.setContent.run(blobKey, contentSha1, sessionId).changes === 1);
   }
 
@@ -280,17 +276,18 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate());
   }
 
-  async uploadUsage(uploadRef: string): Promise<{ recordedPartRefs: string[] | null; isFileBlob: boolean }> {
+  async uploadUsage(uploadRef: UploadRef, joinedBlobKey?: BlobKey): Promise<UploadUsage> {
     const session = this.#sql.liveSessionByRef.get(uploadRef) as { id: string } | undefined;
-    const recordedPartRefs = session ? (this.#sql.partRefsOf.all(session.id) as Array<{ part_ref: string }>).map((row) => row.part_ref) : null;
-    return { recordedPartRefs, isFileBlob: this.#sql.versionByBlob.get(uploadRef) !== undefined };
+    const recordedPartRefs = session
+      ? (this.#sql.partRefsOf.all(session.id) as Array<{ part_ref: string }>).map((row) => asPartRef(row.part_ref)) : null;
+    return { recordedPartRefs, isFileBlob: joinedBlobKey !== undefined && this.#sql.versionByBlob.get(joinedBlobKey) !== undefined };
   }
 
   async claimGarbage(now: Millis, leaseMs: number, limit: number): Promise<GarbageRecord[]> {
     return this.#write(() => this.#db.transaction(() => {
       const rows = this.#sql.garbageDue.all(now, limit) as Row[];
       for (const row of rows) this.#sql.leaseGarbage.run(now + leaseMs, row.id);
-      return rows.map((row) => ({ id: String(row.id), kind: row.kind as GarbageRecord['kind'], ref: String(row.ref) }));
+      return rows.map(toGarbage);
     }).immediate());
   }
 

@@ -1,0 +1,215 @@
+/**
+ * The core's model: the records it reasons about and the outcomes the metadata store reports. The
+ * stores implement interfaces over these types; they are defined here, not in a store, because the
+ * rules that give them meaning live in the core.
+ * Times are epoch milliseconds; ids are decimal strings except session ids.
+ */
+
+declare const brand: unique symbol;
+/** A string that only its own kind of value may be passed as (the compiler tells them apart). */
+type Branded<Kind extends string> = string & { readonly [brand]: Kind };
+
+/**
+ * The blob store's reference to an upload (its staging area for parts). Not a blob key: on S3 it is
+ * `<key>:<uploadId>`, so only BlobStore methods that take an upload may be given one.
+ */
+export type UploadRef = Branded<'UploadRef'>;
+/** The blob store's key of a joined blob, what a file version reads. */
+export type BlobKey = Branded<'BlobKey'>;
+/** The blob store's reference to one written part attempt (a file name on disk, an ETag on S3). */
+export type PartRef = Branded<'PartRef'>;
+
+/** Only the stores mint these, from what they created or stored. */
+export const asUploadRef = (text: string): UploadRef => text as UploadRef;
+export const asBlobKey = (text: string): BlobKey => text as BlobKey;
+export const asPartRef = (text: string): PartRef => text as PartRef;
+
+export type Millis = number;
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  rootFolderId: string;
+  createdAt: Millis;
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  /** SHA-256 (hex) of the token's secret half; the secret itself is never stored. */
+  secretHash: string;
+  createdAt: Millis;
+  revokedAt: Millis | null;
+}
+
+export interface FolderRecord {
+  type: 'folder';
+  id: string;
+  ownerId: string;
+  /** null for a user's root folder ("All Files", id "0" on the wire). */
+  parentId: string | null;
+  name: string;
+  createdAt: Millis;
+  modifiedAt: Millis;
+}
+
+export interface FileRecord {
+  type: 'file';
+  id: string;
+  ownerId: string;
+  parentId: string;
+  name: string;
+  description: string;
+  size: number;
+  sha1: string;
+  versionId: string;
+  /** Increments with each new version; Box's `etag`. */
+  etag: number;
+  blobKey: BlobKey;
+  createdAt: Millis;
+  modifiedAt: Millis;
+  contentCreatedAt: Millis;
+  contentModifiedAt: Millis;
+}
+
+export type ItemRecord = FolderRecord | FileRecord;
+
+export interface FileVersionRecord {
+  id: string;
+  fileId: string;
+  blobKey: BlobKey;
+  size: number;
+  sha1: string;
+  createdAt: Millis;
+}
+
+export type SessionState = 'active' | 'committed' | 'aborted' | 'expired';
+
+export interface UploadSessionRecord {
+  id: string;
+  ownerId: string;
+  /** The folder the new file goes to (for a version session, the file's folder at creation). */
+  folderId: string;
+  /** Set for a session that uploads a new version of this file. */
+  fileId: string | null;
+  fileName: string;
+  fileSize: number;
+  partSize: number;
+  totalParts: number;
+  /** The blob store's reference for this upload's parts. */
+  uploadRef: UploadRef;
+  state: SessionState;
+  createdAt: Millis;
+  expiresAt: Millis;
+  /** Set once the parts were joined into a blob; `contentSha1` is that blob's SHA-1 (hex). */
+  blobKey: BlobKey | null;
+  contentSha1: string | null;
+  committedFileId: string | null;
+  /** Number of parts recorded so far (Box's `num_parts_processed`). */
+  partsStored: number;
+}
+
+export interface PartRecord {
+  sessionId: string;
+  offset: number;
+  size: number;
+  sha1: string;
+  partId: string;
+  /** The blob store's reference for this part's bytes. */
+  partRef: PartRef;
+  createdAt: Millis;
+}
+
+export interface NewFolder {
+  ownerId: string;
+  parentId: string;
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+export interface NewFileContent {
+  blobKey: BlobKey;
+  size: number;
+  sha1: string;
+  contentCreatedAt?: Millis | undefined;
+  contentModifiedAt?: Millis | undefined;
+  description?: string | undefined;
+}
+
+export interface NewFile extends NewFileContent {
+  ownerId: string;
+  parentId: string;
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+export interface NewVersion extends NewFileContent {
+  fileId: string;
+  /** When given, the file's current etag must equal it (Box's `If-Match`). */
+  ifMatch?: string | undefined;
+  now: Millis;
+}
+
+export interface CommitInput {
+  sessionId: string;
+  nameKey: string;
+  ifMatch?: string | undefined;
+  contentCreatedAt?: Millis | undefined;
+  contentModifiedAt?: Millis | undefined;
+  description?: string | undefined;
+  now: Millis;
+}
+
+export type CreateItemResult<T> = { created: T } | { conflict: ItemRecord } | { parentMissing: true };
+
+export type CreateVersionResult =
+  | { created: FileRecord }
+  | { fileMissing: true }
+  | { preconditionFailed: FileRecord }
+  | { conflict: ItemRecord };
+
+export type CommitResult =
+  | { committed: FileRecord }
+  | { alreadyCommitted: UploadSessionRecord }
+  | { notActive: UploadSessionRecord }
+  | { notFound: true }
+  | { targetMissing: true }
+  | { preconditionFailed: FileRecord }
+  | { conflict: ItemRecord };
+
+export type RecordPartResult =
+  | { recorded: PartRecord }
+  | { existing: PartRecord }
+  | { notActive: UploadSessionRecord | undefined };
+
+export interface SessionLimits {
+  quota: number | null;
+  maxOpenSessions: number | null;
+}
+
+export type CreateSessionResult = { created: true } | { quotaExceeded: number } | { tooManySessions: number };
+
+export interface PartWrite {
+  writeId: string;
+  sessionId: string;
+  offset: number;
+  /** After this time the write is presumed dead (its node crashed). */
+  expiresAt: Millis;
+}
+
+/** Bytes that no record refers to any more: an upload's staging area or a whole blob. */
+export type GarbageRecord = { id: string; kind: 'upload'; ref: UploadRef } | { id: string; kind: 'blob'; ref: BlobKey };
+
+export interface UploadUsage {
+  /** The parts recorded by the upload's active or committed session; null if it has none. */
+  recordedPartRefs: PartRef[] | null;
+  /** Whether a file version reads the blob the upload was joined into. */
+  isFileBlob: boolean;
+}
+
+export interface Page<T> {
+  total: number;
+  entries: T[];
+}
