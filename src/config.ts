@@ -54,12 +54,25 @@ export const SETTINGS = [
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
+/** Numbers an operator does not set, each named once with its reason (they were literals in server.ts). */
+export interface Tuning {
+  /** How long one node may hold a garbage entry before another node may take it over. */
+  garbageLeaseMs: number;
+  /** Sessions expired, or garbage entries claimed, per store call of a sweep. */
+  sweepBatchSize: number;
+  /** How long an idle keep-alive connection stays open: longer than a load balancer's usual 60 s, so it closes first. */
+  keepAliveTimeoutMs: number;
+  /** How long a part write counts as in flight if its node dies without ending it: past any request's end. */
+  partWriteLeaseMs: number;
+}
+
 export interface PartwayConfig {
   port: number;
   host: string;
   dataDir: string;
   publicUrl: string | undefined;
-  partSize: number;
+  /** The smallest part size, doubled until a file needs at most `maxParts` parts (the `partSize` setting). */
+  basePartSize: number;
   maxParts: number;
   minChunkedSize: number;
   maxFileSize: number;
@@ -68,7 +81,8 @@ export interface PartwayConfig {
   maxOpenSessions: number | null;
   /** Requests per token per minute on each node; 0 for no limit. */
   rateLimitPerMinute: number;
-  sessionTtlMs: number;
+  /** How long an upload session lives before it expires (the `sessionTtl` setting, in seconds). */
+  sessionLifetimeMs: number;
   commitRetryAfterSeconds: number;
   downloadLinkTtlMs: number;
   sweepIntervalMs: number;
@@ -85,6 +99,7 @@ export interface PartwayConfig {
   /** S3 settings; the local disk in the data directory when unset. */
   s3: S3Settings | undefined;
   logLevel: string;
+  tuning: Tuning;
 }
 
 /** Flags win over environment variables, which win over defaults. Bad values fail here, at start. */
@@ -118,31 +133,32 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     forcePathStyle: (raw('s3ForcePathStyle') ?? 'true') !== 'false',
   };
   if (s3 === undefined && raw('s3Endpoint') !== undefined) throw new TypeError('PARTWAY_S3_ENDPOINT needs PARTWAY_S3_BUCKET too');
-  const partSize = integer('partSize', 1);
-  if (s3 !== undefined && partSize < S3_MIN_PART_SIZE) {
+  const basePartSize = integer('partSize', 1);
+  if (s3 !== undefined && basePartSize < S3_MIN_PART_SIZE) {
     throw new TypeError(`PARTWAY_PART_SIZE must be at least ${S3_MIN_PART_SIZE} bytes with S3, which refuses smaller parts`);
   }
   const maxParts = integer('maxParts', 1);
   const maxFileSize = integer('maxFileSize', 1);
   // A refused part of any size a session can ask for must still get its answer.
-  const largestPart = choosePartSize(maxFileSize, { basePartSize: partSize, maxParts });
+  const largestPart = choosePartSize(maxFileSize, { basePartSize, maxParts });
+  const requestTimeoutMs = integer('requestTimeout', 0) * 1000;
   return {
     port: integer('port', 0),
     host: raw('host') ?? '127.0.0.1',
     dataDir: resolve(raw('dataDir') ?? './data'),
     publicUrl,
-    partSize,
+    basePartSize,
     maxParts,
     minChunkedSize: integer('minChunkedSize', 1),
     maxFileSize,
     storageQuota: raw('storageQuota') === undefined ? null : integer('storageQuota', 0),
     maxOpenSessions: integer('maxOpenSessions', 0) || null,
     rateLimitPerMinute: integer('rateLimit', 0),
-    sessionTtlMs: integer('sessionTtl', 1) * 1000,
+    sessionLifetimeMs: integer('sessionTtl', 1) * 1000,
     commitRetryAfterSeconds: integer('commitRetryAfter', 0),
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
-    requestTimeoutMs: integer('requestTimeout', 0) * 1000,
+    requestTimeoutMs,
     idleTimeoutMs: integer('idleTimeout', 0) * 1000,
     discardLimit: raw('discardLimit') === undefined ? largestPart : integer('discardLimit', 0),
     discardTimeoutMs: integer('discardTimeout', 0) * 1000,
@@ -151,6 +167,17 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     databaseUrl,
     s3,
     logLevel: raw('logLevel') ?? 'info',
+    tuning: tuningFor(requestTimeoutMs),
+  };
+}
+
+function tuningFor(requestTimeoutMs: number): Tuning {
+  return {
+    garbageLeaseMs: 10 * 60_000,
+    sweepBatchSize: 100,
+    keepAliveTimeoutMs: 72_000,
+    // With no request timeout (0) a write is presumed dead after two minutes.
+    partWriteLeaseMs: Math.max(requestTimeoutMs, 60_000) + 60_000,
   };
 }
 

@@ -31,7 +31,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const stores = await openStores(config);
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
-    intervalMs: config.sweepIntervalMs, leaseMs: 10 * 60_000, batchSize: 100,
+    intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
   }, now);
   const onGarbage = () => janitor.nudge();
@@ -40,13 +40,13 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     metadata, blobs, folders, now, onGarbage,
     onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),
     limits: {
-      partSizePolicy: { basePartSize: config.partSize, maxParts: config.maxParts },
+      partSizePolicy: { basePartSize: config.basePartSize, maxParts: config.maxParts },
       minChunkedFileSize: config.minChunkedSize,
       maxFileSize: config.maxFileSize,
-      sessionLifetimeMs: config.sessionTtlMs,
+      sessionLifetimeMs: config.sessionLifetimeMs,
       storageQuota: config.storageQuota,
       maxOpenSessions: config.maxOpenSessions,
-      partWriteLeaseMs: Math.max(config.requestTimeoutMs, 60_000) + 60_000,
+      partWriteLeaseMs: config.tuning.partWriteLeaseMs,
       commitRetryAfterSeconds: config.commitRetryAfterSeconds,
     },
   });
@@ -57,7 +57,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const app = buildApp(
     { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     {
-      logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: 72_000,
+      logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
       corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
     },

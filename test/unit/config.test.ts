@@ -9,12 +9,13 @@ describe('loadConfig', () => {
   it('gives every default with no flags and no environment', () => {
     expect(loadConfig({}, {})).toEqual({
       port: 8080, host: '127.0.0.1', dataDir: resolve('./data'), publicUrl: undefined,
-      partSize: 8 * MiB, maxParts: 10_000, minChunkedSize: 20_000_000, maxFileSize: 5 * 1024 * 1024 * MiB,
+      basePartSize: 8 * MiB, maxParts: 10_000, minChunkedSize: 20_000_000, maxFileSize: 5 * 1024 * 1024 * MiB,
       storageQuota: null, maxOpenSessions: 1000, rateLimitPerMinute: 0,
-      sessionTtlMs: 7 * 24 * 3600 * 1000, commitRetryAfterSeconds: 1, downloadLinkTtlMs: 900_000, sweepIntervalMs: 60_000,
+      sessionLifetimeMs: 7 * 24 * 3600 * 1000, commitRetryAfterSeconds: 1, downloadLinkTtlMs: 900_000, sweepIntervalMs: 60_000,
       requestTimeoutMs: 1_800_000, idleTimeoutMs: 300_000, discardLimit: 1024 * MiB, discardTimeoutMs: 60_000,
       jsonBodyLimit: 2 * MiB, corsOrigins: [],
       databaseUrl: undefined, s3: undefined, logLevel: 'info',
+      tuning: { garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000 },
     });
   });
 
@@ -50,7 +51,7 @@ describe('loadConfig', () => {
 
   it.each([
     ['seconds as milliseconds', { sessionTtl: '60', downloadLinkTtl: '2', sweepInterval: '5', requestTimeout: '0', idleTimeout: '7' },
-      { sessionTtlMs: 60_000, downloadLinkTtlMs: 2000, sweepIntervalMs: 5000, requestTimeoutMs: 0, idleTimeoutMs: 7000 }],
+      { sessionLifetimeMs: 60_000, downloadLinkTtlMs: 2000, sweepIntervalMs: 5000, requestTimeoutMs: 0, idleTimeoutMs: 7000 }],
     ['0 open sessions as no limit', { maxOpenSessions: '0' }, { maxOpenSessions: null }],
     ['the discard limit as the largest part size handed out (1 MiB doubled until 100 MiB fit in 10 parts)',
       { partSize: String(MiB), maxParts: '10', maxFileSize: String(100 * MiB) }, { discardLimit: 16 * MiB }],
@@ -117,7 +118,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ maxParts: '5' }, { PARTWAY_MAX_PARTS: 'many' }).maxParts).toBe(5);
   });
 
+  it('counts a part write in flight for a minute past the request timeout, or two minutes with no timeout', () => {
+    expect(loadConfig({ requestTimeout: '600' }, {}).tuning.partWriteLeaseMs).toBe(660_000);
+    expect(loadConfig({ requestTimeout: '0' }, {}).tuning.partWriteLeaseMs).toBe(120_000);
+  });
+
   it('accepts 5 MiB parts with S3', () => {
-    expect(loadConfig({ s3Bucket: 'bytes', partSize: String(5 * MiB) }, {}).partSize).toBe(5 * MiB);
+    expect(loadConfig({ s3Bucket: 'bytes', partSize: String(5 * MiB) }, {}).basePartSize).toBe(5 * MiB);
   });
 });
