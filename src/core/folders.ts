@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
+import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, rethrowStorageFull } from './errors.js';
 import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
@@ -33,12 +34,14 @@ export interface SimpleUpload {
  */
 export class Folders {
   readonly #metadata: MetadataStore;
+  readonly #steps: AtomicSteps;
   readonly #blobs: BlobStore;
   readonly #now: () => number;
   readonly #onGarbage: () => void;
 
   constructor(deps: { metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void }) {
     this.#metadata = deps.metadata;
+    this.#steps = new AtomicSteps(deps.metadata);
     this.#blobs = deps.blobs;
     this.#now = deps.now ?? Date.now;
     this.#onGarbage = deps.onGarbage ?? (() => {});
@@ -64,7 +67,7 @@ export class Folders {
   async createFolder(user: UserRecord, parentId: string, name: string): Promise<FolderRecord> {
     checkItemName(name);
     const parent = await this.folder(user, parentId);
-    const result = await this.#metadata.createFolder({ ownerId: user.id, parentId: parent.id, name, nameKey: nameKey(name), now: this.#now() });
+    const result = await this.#steps.createFolder({ ownerId: user.id, parentId: parent.id, name, nameKey: nameKey(name), now: this.#now() });
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${parentId}`);
     return result.created;
@@ -101,7 +104,7 @@ export class Folders {
     const conflict = await this.#metadata.findChild(parent.id, key);
     if (conflict) throw new ItemConflictError(conflict);
     const { uploadRef, content } = await this.#store(upload, body);
-    const result = await this.#metadata.createFile({ ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() });
+    const result = await this.#steps.createFile({ ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() });
     if ('created' in result) return result.created;
     // Discarding the upload discards the blob joined from it too.
     await this.#blobs.abortUpload(uploadRef);
@@ -114,7 +117,7 @@ export class Folders {
     body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
     const file = await this.file(user, fileId);
     const { uploadRef, content } = await this.#store(upload, body);
-    const result = await this.#metadata.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() });
+    const result = await this.#steps.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() });
     if ('created' in result) return result.created;
     await this.#blobs.abortUpload(uploadRef);
     if ('preconditionFailed' in result) throw new BoxError('precondition_failed');

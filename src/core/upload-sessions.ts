@@ -1,6 +1,7 @@
 import type { BlobStore, PartToJoin } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobKey, FileRecord, PartRecord, UploadSessionRecord, UserRecord } from './model.js';
+import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
 import type { Folders } from './folders.js';
 import { sha1Of, PartMeter } from './hashing.js';
@@ -57,10 +58,12 @@ export type CommitOutcome = { file: FileRecord } | { retryAfterSeconds: number }
 /**
  * The rules of Box upload sessions: creating them, taking parts in any order and in parallel,
  * committing them into exactly one file or version, aborting and expiring them. It knows nothing of
- * HTTP; bytes go to the BlobStore, records to the MetadataStore, and races are settled there.
+ * HTTP; bytes go to the BlobStore, records to the MetadataStore, and races are settled in one metadata
+ * transaction each (AtomicSteps, or a store method where no Box rule decides).
  */
 export class UploadSessions {
   readonly #metadata: MetadataStore;
+  readonly #steps: AtomicSteps;
   readonly #blobs: BlobStore;
   readonly #folders: Folders;
   readonly #limits: UploadLimits;
@@ -75,6 +78,7 @@ export class UploadSessions {
     now?: () => number; onGarbage?: () => void; onError?: (error: unknown) => void;
   }) {
     this.#metadata = deps.metadata;
+    this.#steps = new AtomicSteps(deps.metadata);
     this.#blobs = deps.blobs;
     this.#folders = deps.folders;
     this.#limits = deps.limits;
@@ -170,7 +174,7 @@ export class UploadSessions {
     if (session.contentSha1 === null) session = await this.#joinParts(session, stored);
     if (session.contentSha1 !== digestSha1) throw digestMismatch(session.contentSha1!, digestSha1);
 
-    const result = await this.#metadata.commitSession({
+    const result = await this.#steps.commitSession({
       sessionId: session.id, nameKey: nameKey(session.fileName), ifMatch: request.ifMatch,
       contentCreatedAt: request.contentCreatedAt, contentModifiedAt: request.contentModifiedAt,
       description: request.description, now: this.#now(),
@@ -214,7 +218,7 @@ export class UploadSessions {
       createdAt: now, expiresAt: now + this.#limits.sessionLifetimeMs, blobKey: null, contentSha1: null,
       committedFileId: null, partsStored: 0,
     };
-    const created = await this.#metadata.createSession(session, { quota: this.#limits.storageQuota, maxOpenSessions: this.#limits.maxOpenSessions });
+    const created = await this.#steps.createSession(session, { quota: this.#limits.storageQuota, maxOpenSessions: this.#limits.maxOpenSessions });
     if ('quotaExceeded' in created) {
       await this.#blobs.abortUpload(session.uploadRef);
       throw new BoxError('storage_limit_exceeded',

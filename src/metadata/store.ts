@@ -1,18 +1,25 @@
 import type {
-  BlobKey, CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FileVersionRecord,
-  FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page, PartRecord, PartWrite, RecordPartResult,
-  SessionLimits, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
+  BlobKey, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
+  PartRecord, PartWrite, RecordPartResult, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 
 /**
  * The metadata store: users, tokens, folders, files, upload sessions and their parts.
  *
- * Every method is one atomic step. Where two requests (or two nodes) can race, the store decides the
- * winner inside one transaction and reports the outcome as data, so the rules stay in the core and
- * every backend gives the same answers (test/conformance/metadata-store-suite.ts holds them to it).
+ * Every method is one atomic step. The steps where Box's rules decide between racing requests (names,
+ * If-Match, quota, open sessions, a session's state at commit) are decided by the core
+ * (src/core/atomic-steps.ts) inside `transact`, over plain queries and row locks each store supplies.
+ * Steps without such rules (recording a part, aborting, expiring) stay single store methods that
+ * report their outcome as data. test/conformance/metadata-store-suite.ts holds every backend to the same answers.
  */
-
 export interface MetadataStore {
+  /**
+   * Runs `work` in one transaction that commits if it resolves and rolls back if it throws; it may
+   * be run again if the database chose it as the victim of a deadlock, so `work` has no other effects.
+   * `work` uses only `tx`: a call of the store's own methods would wait for the transaction to end.
+   */
+  transact<T>(work: (tx: MetadataTransaction) => Promise<T>): Promise<T>;
+
   /** Creates the user and its root folder if needed. */
   ensureUser(name: string, now: Millis): Promise<UserRecord>;
   getUser(id: string): Promise<UserRecord | undefined>;
@@ -28,20 +35,12 @@ export interface MetadataStore {
   listChildren(parentId: string, offset: number, limit: number): Promise<Page<ItemRecord>>;
   /** The folders above an item, root first (Box's `path_collection`). */
   ancestors(itemId: string): Promise<FolderRecord[]>;
-  createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>>;
-  createFile(file: NewFile): Promise<CreateItemResult<FileRecord>>;
-  addFileVersion(version: NewVersion): Promise<CreateVersionResult>;
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;
   /** Deletes a file and queues the bytes of all its versions as garbage. */
   deleteFile(id: string): Promise<boolean>;
   /** Bytes held by a user's file versions plus the declared sizes of its active sessions. */
   storageUsed(ownerId: string): Promise<number>;
 
-  /**
-   * Inserts the session unless the owner's storage use plus its size would pass `limits.quota`, or
-   * the owner already has `limits.maxOpenSessions` active sessions (null: no limit).
-   */
-  createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult>;
   getSession(id: string): Promise<UploadSessionRecord | undefined>;
   /** Records a part if the session is active and its offset is free; the first writer of an offset wins. */
   recordPart(part: PartRecord): Promise<RecordPartResult>;
@@ -53,8 +52,6 @@ export interface MetadataStore {
   partWritesInFlight(sessionId: string, now: Millis): Promise<number[]>;
   /** Remembers the joined blob of an active session and its SHA-1; false if the session is not active. */
   setSessionContent(sessionId: string, blobKey: BlobKey, contentSha1: string): Promise<boolean>;
-  /** Turns an active session with content into a file or a new version, exactly once. */
-  commitSession(input: CommitInput): Promise<CommitResult>;
   /** Marks an active session aborted and queues its bytes as garbage; returns the session as it was. */
   abortSession(id: string): Promise<UploadSessionRecord | undefined>;
   /** Active sessions not yet past their expiry, across all users (for metrics). */
@@ -76,4 +73,33 @@ export interface MetadataStore {
   /** Throws if the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Plain queries and row locks inside one transaction; the decisions are the core's. A lock lasts
+ * until the transaction ends (PostgreSQL: `FOR UPDATE`; SQLite: every write transaction holds the
+ * database, so a lock is just a read).
+ */
+export interface MetadataTransaction {
+  /** The session, its row locked: commits, part records and aborts of one session happen one at a time. */
+  lockSession(sessionId: string): Promise<UploadSessionRecord | undefined>;
+  /**
+   * The item with its stored name key, its row locked: a folder's lock serialises the names taken in
+   * it, a file's its new versions.
+   */
+  lockItem(itemId: string): Promise<{ item: ItemRecord; nameKey: string } | undefined>;
+  /** Locks the user: one user's session creations happen one at a time, so its limits hold across nodes. */
+  lockUser(userId: string): Promise<void>;
+  findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined>;
+  /** The user's active sessions. */
+  openSessionCount(ownerId: string): Promise<number>;
+  /** Bytes held by the user's file versions plus the declared sizes of its active sessions. */
+  storageUsed(ownerId: string): Promise<number>;
+  insertSession(session: UploadSessionRecord): Promise<void>;
+  insertFolder(folder: NewFolder): Promise<FolderRecord>;
+  /** A new file with its first version. */
+  insertFile(file: NewFile): Promise<FileRecord>;
+  /** Makes `version` the file's current version, under `name` (a version may rename the file). */
+  insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord>;
+  markCommitted(sessionId: string, fileId: string): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { nameKey } from '../../src/core/names.js';
 import {
   asBlobKey, asPartRef, asUploadRef, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
@@ -12,7 +13,8 @@ import type { MetadataStore } from '../../src/metadata/store.js';
  *
  * `open` must return an empty store of its own; `cleanup` closes it and removes whatever it used.
  * The suite talks to the store only through the interface, so a PostgreSQL (or any other) store runs
- * it unchanged.
+ * it unchanged. The steps decided by the core over the store's transactions (AtomicSteps: names,
+ * If-Match, limits, commit) are run here over each store too: their answers depend on its locking.
  */
 /** No quota and no cap on open sessions. */
 export const NO_LIMITS = { quota: null, maxOpenSessions: null };
@@ -27,10 +29,13 @@ export function describeMetadataStore(
 
     let opened: { store: MetadataStore; cleanup(): Promise<void> } | undefined;
     let store: MetadataStore;
+    /** The steps the core decides over the store's transactions, so they hold on every backend too. */
+    let steps: AtomicSteps;
 
     beforeEach(async () => {
       opened = await open();
       store = opened.store;
+      steps = new AtomicSteps(store);
     });
 
     afterEach(async () => {
@@ -46,13 +51,13 @@ export function describeMetadataStore(
     const newUploadRef = () => asUploadRef(randomBytes(16).toString('hex'));
 
     async function folderIn(owner: UserRecord, parentId: string, folderName: string, now = T0): Promise<FolderRecord> {
-      const result = await store.createFolder({ ownerId: owner.id, parentId, name: folderName, nameKey: nameKey(folderName), now });
+      const result = await steps.createFolder({ ownerId: owner.id, parentId, name: folderName, nameKey: nameKey(folderName), now });
       return outcome(result, 'created');
     }
 
     async function fileIn(owner: UserRecord, parentId: string, fileName: string,
       content: { size?: number; blobKey?: BlobKey; now?: Millis; description?: string } = {}): Promise<FileRecord> {
-      const result = await store.createFile({
+      const result = await steps.createFile({
         ownerId: owner.id, parentId, name: fileName, nameKey: nameKey(fileName), now: content.now ?? T0,
         blobKey: content.blobKey ?? newBlobKey(), size: content.size ?? 100, sha1: sha1(`${fileName}:${content.size ?? 100}`),
         description: content.description,
@@ -73,7 +78,7 @@ export function describeMetadataStore(
 
     async function openSession(owner: UserRecord, overrides: Partial<UploadSessionRecord> = {}): Promise<UploadSessionRecord> {
       const session = sessionFor(owner, overrides);
-      expect(await store.createSession(session, NO_LIMITS)).toEqual({ created: true });
+      expect(await steps.createSession(session, NO_LIMITS)).toEqual({ created: true });
       return session;
     }
 
@@ -97,7 +102,7 @@ export function describeMetadataStore(
     }
 
     async function commit(sessionId: string, fileName = 'upload.bin', extra: { ifMatch?: string; now?: Millis } = {}) {
-      return store.commitSession({ sessionId, nameKey: nameKey(fileName), ifMatch: extra.ifMatch, now: extra.now ?? T0 + HOUR });
+      return steps.commitSession({ sessionId, nameKey: nameKey(fileName), ifMatch: extra.ifMatch, now: extra.now ?? T0 + HOUR });
     }
 
     /** Everything queued as garbage that is due at `now`, as (kind, ref) pairs sorted by ref. */
@@ -229,7 +234,7 @@ export function describeMetadataStore(
       it('createFile stores the content and defaults content times to now and the description to empty', async () => {
         const alice = await store.ensureUser('alice', T0);
         const blobKey = newBlobKey();
-        const result = await store.createFile({
+        const result = await steps.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'Movie.MKV', nameKey: nameKey('Movie.MKV'), now: T0 + 3,
           blobKey, size: 123_456_789, sha1: sha1('movie'),
         });
@@ -248,7 +253,7 @@ export function describeMetadataStore(
 
       it('createFile keeps given content times and description', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const file = outcome(await store.createFile({
+        const file = outcome(await steps.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
           blobKey: newBlobKey(), size: 1, sha1: sha1('a'), contentCreatedAt: T0 - 2000, contentModifiedAt: T0 - 1000,
           description: 'notes',
@@ -259,7 +264,7 @@ export function describeMetadataStore(
       it('createFolder with a name key already used in the folder returns the existing item as a conflict', async () => {
         const alice = await store.ensureUser('alice', T0);
         const existing = await folderIn(alice, alice.rootFolderId, 'Photos');
-        const result = await store.createFolder({
+        const result = await steps.createFolder({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'PHOTOS', nameKey: nameKey('PHOTOS'), now: T0,
         });
         expect(result).toEqual({ conflict: existing });
@@ -269,18 +274,18 @@ export function describeMetadataStore(
       it('a file and a folder cannot share a name key in one folder', async () => {
         const alice = await store.ensureUser('alice', T0);
         const folder = await folderIn(alice, alice.rootFolderId, 'thing');
-        const fileResult = await store.createFile({
+        const fileResult = await steps.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'Thing', nameKey: nameKey('Thing'), now: T0,
           blobKey: newBlobKey(), size: 1, sha1: sha1('x'),
         });
         expect(fileResult).toEqual({ conflict: folder });
 
         const file = await fileIn(alice, alice.rootFolderId, 'other.txt');
-        const folderResult = await store.createFolder({
+        const folderResult = await steps.createFolder({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'Other.txt', nameKey: nameKey('Other.txt'), now: T0,
         });
         expect(folderResult).toEqual({ conflict: file });
-        const fileAgain = await store.createFile({
+        const fileAgain = await steps.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'other.txt', nameKey: 'other.txt', now: T0,
           blobKey: newBlobKey(), size: 1, sha1: sha1('y'),
         });
@@ -302,9 +307,9 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'a.txt');
         for (const parentId of ['987654321', file.id]) {
-          expect(await store.createFolder({ ownerId: alice.id, parentId, name: 'x', nameKey: 'x', now: T0 }))
+          expect(await steps.createFolder({ ownerId: alice.id, parentId, name: 'x', nameKey: 'x', now: T0 }))
             .toEqual({ parentMissing: true });
-          expect(await store.createFile({
+          expect(await steps.createFile({
             ownerId: alice.id, parentId, name: 'y', nameKey: 'y', now: T0, blobKey: newBlobKey(), size: 1, sha1: sha1('y'),
           })).toEqual({ parentMissing: true });
         }
@@ -314,10 +319,10 @@ export function describeMetadataStore(
       it('concurrent creations of one name in one folder create exactly one item', async () => {
         const alice = await store.ensureUser('alice', T0);
         const results = await Promise.all([
-          ...[0, 1, 2].map(() => store.createFolder({
+          ...[0, 1, 2].map(() => steps.createFolder({
             ownerId: alice.id, parentId: alice.rootFolderId, name: 'Race', nameKey: 'race', now: T0,
           })),
-          ...[0, 1, 2].map(() => store.createFile({
+          ...[0, 1, 2].map(() => steps.createFile({
             ownerId: alice.id, parentId: alice.rootFolderId, name: 'race', nameKey: 'race', now: T0,
             blobKey: newBlobKey(), size: 1, sha1: sha1('r'),
           })),
@@ -389,7 +394,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { description: 'keep me' });
         const blobKey = newBlobKey();
-        const v2 = outcome(await store.addFileVersion({
+        const v2 = outcome(await steps.addFileVersion({
           fileId: file.id, blobKey, size: 222, sha1: sha1('v2'), now: T0 + 10,
         }), 'created');
         expect(v2).toMatchObject({
@@ -399,7 +404,7 @@ export function describeMetadataStore(
         expect(v2.versionId).not.toBe(file.versionId);
         expect(await store.getItem(file.id)).toEqual(v2);
 
-        const v3 = outcome(await store.addFileVersion({
+        const v3 = outcome(await steps.addFileVersion({
           fileId: file.id, blobKey: newBlobKey(), size: 333, sha1: sha1('v3'), now: T0 + 20,
         }), 'created');
         expect(v3.etag).toBe(2);
@@ -409,12 +414,12 @@ export function describeMetadataStore(
       it('after addFileVersion the file is still found by its name key and its name stays taken', async () => {
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'Report.PDF');
-        const v2 = outcome(await store.addFileVersion({
+        const v2 = outcome(await steps.addFileVersion({
           fileId: file.id, blobKey: newBlobKey(), size: 2, sha1: sha1('v2'), now: T0 + 1,
         }), 'created');
         expect(v2.name).toBe('Report.PDF');
         expect(await store.findChild(alice.rootFolderId, nameKey('Report.PDF'))).toEqual(v2);
-        const clash = await store.createFile({
+        const clash = await steps.createFile({
           ownerId: alice.id, parentId: alice.rootFolderId, name: 'report.pdf', nameKey: nameKey('report.pdf'), now: T0 + 2,
           blobKey: newBlobKey(), size: 3, sha1: sha1('other'),
         });
@@ -425,12 +430,12 @@ export function describeMetadataStore(
       it('addFileVersion with an If-Match of the current etag succeeds, with a stale one fails and changes nothing', async () => {
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt');
-        const v2 = outcome(await store.addFileVersion({
+        const v2 = outcome(await steps.addFileVersion({
           fileId: file.id, ifMatch: '0', blobKey: newBlobKey(), size: 2, sha1: sha1('2'), now: T0 + 1,
         }), 'created');
         expect(v2.etag).toBe(1);
 
-        const stale = await store.addFileVersion({
+        const stale = await steps.addFileVersion({
           fileId: file.id, ifMatch: '0', blobKey: newBlobKey(), size: 3, sha1: sha1('3'), now: T0 + 2,
         });
         expect(stale).toEqual({ preconditionFailed: v2 });
@@ -441,7 +446,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const folder = await folderIn(alice, alice.rootFolderId, 'f');
         for (const fileId of ['987654321', folder.id]) {
-          expect(await store.addFileVersion({ fileId, blobKey: newBlobKey(), size: 1, sha1: sha1('1'), now: T0 }))
+          expect(await steps.addFileVersion({ fileId, blobKey: newBlobKey(), size: 1, sha1: sha1('1'), now: T0 }))
             .toEqual({ fileMissing: true });
         }
       });
@@ -451,7 +456,7 @@ export function describeMetadataStore(
         const v1Key = newBlobKey();
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { size: 11, blobKey: v1Key, now: T0 });
         const v2Key = newBlobKey();
-        const v2 = outcome(await store.addFileVersion({
+        const v2 = outcome(await steps.addFileVersion({
           fileId: file.id, blobKey: v2Key, size: 22, sha1: sha1('v2'), now: T0 + 5,
         }), 'created');
 
@@ -471,8 +476,8 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const keys = [newBlobKey(), newBlobKey(), newBlobKey()];
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { blobKey: keys[0] });
-        await store.addFileVersion({ fileId: file.id, blobKey: keys[1]!, size: 2, sha1: sha1('2'), now: T0 + 1 });
-        await store.addFileVersion({ fileId: file.id, blobKey: keys[2]!, size: 3, sha1: sha1('3'), now: T0 + 2 });
+        await steps.addFileVersion({ fileId: file.id, blobKey: keys[1]!, size: 2, sha1: sha1('2'), now: T0 + 1 });
+        await steps.addFileVersion({ fileId: file.id, blobKey: keys[2]!, size: 3, sha1: sha1('3'), now: T0 + 2 });
         const keep = await fileIn(alice, alice.rootFolderId, 'keep.txt');
 
         expect(await store.deleteFile(file.id)).toBe(true);
@@ -518,7 +523,7 @@ export function describeMetadataStore(
         expect(await store.storageUsed(alice.id)).toBe(0);
         const sub = await folderIn(alice, alice.rootFolderId, 'sub');
         const file = await fileIn(alice, alice.rootFolderId, 'a', { size: 1000 });
-        await store.addFileVersion({ fileId: file.id, blobKey: newBlobKey(), size: 300, sha1: sha1('v2'), now: T0 });
+        await steps.addFileVersion({ fileId: file.id, blobKey: newBlobKey(), size: 300, sha1: sha1('v2'), now: T0 });
         await fileIn(alice, sub.id, 'b', { size: 20 });
         await openSession(alice, { fileSize: 40_000_000 });
         await fileIn(bob, bob.rootFolderId, 'bobs', { size: 5_000 });
@@ -555,46 +560,46 @@ export function describeMetadataStore(
         const used = 31_000_000;
 
         const tooBig = sessionFor(alice, { fileSize: 20_000_001 });
-        expect(await store.createSession(tooBig, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ quotaExceeded: used });
+        expect(await steps.createSession(tooBig, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ quotaExceeded: used });
         expect(await store.getSession(tooBig.id)).toBeUndefined();
         expect(await store.storageUsed(alice.id)).toBe(used);
 
         const fits = sessionFor(alice, { fileSize: 20_000_000 });
-        expect(await store.createSession(fits, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ created: true });
+        expect(await steps.createSession(fits, { quota: 51_000_000, maxOpenSessions: null })).toEqual({ created: true });
         expect(await store.getSession(fits.id)).toEqual(fits);
         expect(await store.storageUsed(alice.id)).toBe(51_000_000);
 
         const unlimited = sessionFor(alice, { fileSize: 900_000_000 });
-        expect(await store.createSession(unlimited, NO_LIMITS)).toEqual({ created: true });
+        expect(await steps.createSession(unlimited, NO_LIMITS)).toEqual({ created: true });
       });
 
       it('the quota of one user is not used up by another user\'s files', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);
         await fileIn(bob, bob.rootFolderId, 'huge', { size: 90_000_000 });
-        expect(await store.createSession(sessionFor(alice, { fileSize: 50_000_000 }), { quota: 50_000_000, maxOpenSessions: null })).toEqual({ created: true });
+        expect(await steps.createSession(sessionFor(alice, { fileSize: 50_000_000 }), { quota: 50_000_000, maxOpenSessions: null })).toEqual({ created: true });
       });
 
       it('createSession is refused when the user already has the most open sessions allowed, counting only active ones', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);
         const limits = { quota: null, maxOpenSessions: 2 };
-        expect(await store.createSession(sessionFor(alice), limits)).toEqual({ created: true });
+        expect(await steps.createSession(sessionFor(alice), limits)).toEqual({ created: true });
         const second = sessionFor(alice);
-        expect(await store.createSession(second, limits)).toEqual({ created: true });
+        expect(await steps.createSession(second, limits)).toEqual({ created: true });
         const third = sessionFor(alice);
-        expect(await store.createSession(third, limits)).toEqual({ tooManySessions: 2 });
+        expect(await steps.createSession(third, limits)).toEqual({ tooManySessions: 2 });
         expect(await store.getSession(third.id)).toBeUndefined();
-        expect(await store.createSession(sessionFor(bob), limits)).toEqual({ created: true });
+        expect(await steps.createSession(sessionFor(bob), limits)).toEqual({ created: true });
         await store.abortSession(second.id);
-        expect(await store.createSession(third, limits)).toEqual({ created: true });
-        const racing = await Promise.all([0, 1, 2].map(() => store.createSession(sessionFor(bob), limits)));
+        expect(await steps.createSession(third, limits)).toEqual({ created: true });
+        const racing = await Promise.all([0, 1, 2].map(() => steps.createSession(sessionFor(bob), limits)));
         expect(racing.filter((result) => 'created' in result)).toHaveLength(1);
       });
 
       it('concurrent sessions cannot together pass the quota', async () => {
         const alice = await store.ensureUser('alice', T0);
-        const results = await Promise.all([0, 1, 2].map(() => store.createSession(sessionFor(alice, { fileSize: 40_000_000 }), { quota: 100_000_000, maxOpenSessions: null })));
+        const results = await Promise.all([0, 1, 2].map(() => steps.createSession(sessionFor(alice, { fileSize: 40_000_000 }), { quota: 100_000_000, maxOpenSessions: null })));
         expect(results.filter((r) => 'created' in r)).toHaveLength(2);
         expect(results.filter((r) => 'quotaExceeded' in r)).toEqual([{ quotaExceeded: 80_000_000 }]);
         expect(await store.storageUsed(alice.id)).toBe(80_000_000);
@@ -743,7 +748,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const folder = await folderIn(alice, alice.rootFolderId, 'uploads');
         const session = await joinedSession(alice, { folderId: folder.id, fileName: 'Big Movie.mkv', fileSize: 60_000_000 });
-        const result = await store.commitSession({
+        const result = await steps.commitSession({
           sessionId: session.id, nameKey: nameKey('Big Movie.mkv'), now: T0 + HOUR, description: 'the movie',
           contentCreatedAt: T0 - 5000, contentModifiedAt: T0 - 4000,
         });
@@ -858,7 +863,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'data.bin');
         const session = await joinedSession(alice, { fileId: file.id, folderId: file.parentId, fileName: 'data.bin' });
-        const v2 = outcome(await store.addFileVersion({
+        const v2 = outcome(await steps.addFileVersion({
           fileId: file.id, blobKey: newBlobKey(), size: 5, sha1: sha1('v2'), now: T0 + 1,
         }), 'created');
         expect(await commit(session.id, 'data.bin', { ifMatch: '0' })).toEqual({ preconditionFailed: v2 });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { asBlobKey, asPartRef, asUploadRef, type UploadSessionRecord, type UserRecord } from '../../src/core/model.js';
 import { describeMetadataStore, NO_LIMITS, outcome } from './metadata-store-suite.js';
@@ -50,18 +51,18 @@ describe('SqliteMetadataStore on its database file', () => {
   it('reopening the file keeps users, files, sessions, parts, garbage and secrets', async () => {
     const first = openStore();
     const alice = await first.ensureUser('alice', T0);
-    const file = outcome(await first.createFile({
+    const file = outcome(await new AtomicSteps(first).createFile({
       ownerId: alice.id, parentId: alice.rootFolderId, name: 'a.txt', nameKey: 'a.txt', now: T0,
       blobKey: asBlobKey('k1'), size: 5, sha1: 'a'.repeat(40),
     }), 'created');
     const active = session(alice);
-    await first.createSession(active, NO_LIMITS);
+    await new AtomicSteps(first).createSession(active, NO_LIMITS);
     const part = {
       sessionId: active.id, offset: 0, size: 8_388_608, sha1: 'b'.repeat(40), partId: '00000001', partRef: asPartRef('1.abc.part'), createdAt: T0,
     };
     await first.recordPart(part);
     const aborted = session(alice);
-    await first.createSession(aborted, NO_LIMITS);
+    await new AtomicSteps(first).createSession(aborted, NO_LIMITS);
     await first.abortSession(aborted.id);
     await first.getOrCreateSecret('links', () => 'secret-1');
     await first.close();
@@ -83,7 +84,7 @@ describe('SqliteMetadataStore on its database file', () => {
     const crashed = openStore();
     const alice = await crashed.ensureUser('alice', T0);
     const s = session(alice);
-    await crashed.createSession(s, NO_LIMITS);
+    await new AtomicSteps(crashed).createSession(s, NO_LIMITS);
     await crashed.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 0, expiresAt: T0 + 60_000 });
     expect(await crashed.partWritesInFlight(s.id, T0)).toEqual([0]);
     await crashed.close();
@@ -107,7 +108,7 @@ describe('SqliteMetadataStore on its database file', () => {
     const store = openStore();
     const alice = await store.ensureUser('alice', T0);
     const s = session(alice, { fileSize: 64 * 1024, partSize: 1024, totalParts: 64 });
-    await store.createSession(s, NO_LIMITS);
+    await new AtomicSteps(store).createSession(s, NO_LIMITS);
     const results = await Promise.all(Array.from({ length: 64 }, (_, index) => store.recordPart({
       sessionId: s.id, offset: index * 1024, size: 1024, sha1: 'd'.repeat(40), partId: String(index).padStart(8, '0'),
       partRef: asPartRef(`${index + 1}.abc.part`), createdAt: T0,
@@ -116,6 +117,36 @@ describe('SqliteMetadataStore on its database file', () => {
     const other = openStore();
     expect((await other.listParts(s.id, 0, 100)).total).toBe(64);
     expect((await other.getSession(s.id))?.partsStored).toBe(64);
+  });
+
+  it('while a transaction is open, the process\'s other statements wait: none sees its rows before it commits or runs inside it', async () => {
+    const store = openStore();
+    const alice = await store.ensureUser('alice', T0);
+    const newFolder = (name: string) => ({ ownerId: alice.id, parentId: alice.rootFolderId, name, nameKey: name, now: T0 });
+    for (const ending of ['rolled back', 'committed'] as const) {
+      let finish!: () => void;
+      const held = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      // The transaction stays open across turns of the event loop while it waits for `held`.
+      const transaction = store.transact(async (tx) => {
+        await tx.insertFolder(newFolder(ending));
+        await held;
+        if (ending === 'rolled back') throw new Error('rolled back');
+      });
+      const read = store.findChild(alice.rootFolderId, ending);
+      const write = store.revokeToken('no-such-token', T0);
+      const other = new AtomicSteps(store).createFolder(newFolder(`${ending} beside`));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      finish();
+      if (ending === 'rolled back') await expect(transaction).rejects.toThrow('rolled back');
+      else await transaction;
+      expect(await read).toEqual(ending === 'committed' ? expect.objectContaining({ name: ending }) : undefined);
+      expect(await write).toBe(false);
+      expect(outcome(await other, 'created').name).toBe(`${ending} beside`);
+    }
+    const names = (await openStore().listChildren(alice.rootFolderId, 0, 10)).entries.map((item) => item.name);
+    expect(names.sort()).toEqual(['committed', 'committed beside', 'rolled back beside']);
   });
 
   it('ping rejects once the store is closed, and closing twice is harmless', async () => {

@@ -1,16 +1,16 @@
 import pg from 'pg';
 import { MetadataUnavailableError } from '../../core/store-errors.js';
-import { fromSession, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
-import type { MetadataStore } from '../store.js';
+import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import type { MetadataStore, MetadataTransaction } from '../store.js';
 import {
-  asPartRef, type BlobKey, type CommitInput, type CommitResult, type CreateItemResult, type CreateSessionResult, type CreateVersionResult, type FileRecord, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type NewFile, type NewFolder, type NewVersion, type Page, type PartRecord, type PartWrite, type RecordPartResult, type SessionLimits, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage, type UserRecord,
+  asPartRef, type BlobKey, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
+  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
+  type UserRecord,
 } from '../../core/model.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { ITEM_SELECT, PostgresTransaction } from './transaction.js';
 
 type Client = pg.PoolClient;
-
-const ITEM_SELECT = `SELECT items.*, file_versions.blob_key AS blob_key
-  FROM items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
 
 /** Any constant works; it only has to be the same on every node. */
 const MIGRATION_LOCK = 7_164_113_337;
@@ -21,7 +21,7 @@ const RETRYABLE = new Set(['40001', '40P01']);
 
 /**
  * Metadata in PostgreSQL, for any number of stateless nodes. Each method is one transaction; races
- * between nodes are settled by row locks (`FOR UPDATE` on the session or parent folder) and unique
+ * between nodes are settled by row locks (`FOR UPDATE` on the session, the parent folder or the user) and unique
  * constraints, never by locks of our own. Sweeping uses `FOR UPDATE SKIP LOCKED`, so nodes share it.
  */
 export class PostgresMetadataStore implements MetadataStore {
@@ -48,6 +48,10 @@ export class PostgresMetadataStore implements MetadataStore {
       }
     });
     return store;
+  }
+
+  async transact<T>(work: (tx: MetadataTransaction) => Promise<T>): Promise<T> {
+    return this.#tx((client) => work(new PostgresTransaction(client)));
   }
 
   async ensureUser(name: string, now: Millis): Promise<UserRecord> {
@@ -121,31 +125,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return rows.map((row) => toItem(row) as FolderRecord);
   }
 
-  async createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
-    return this.#tx(async (client) => {
-      const parent = await lockFolder(client, folder.parentId);
-      if (!parent) return { parentMissing: true };
-      const conflict = await childByName(client, folder.parentId, folder.nameKey);
-      if (conflict) return { conflict };
-      const inserted = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, created_at, modified_at)
-        VALUES ('folder', $1, $2, $3, $4, $5, $5) RETURNING id`, [folder.ownerId, folder.parentId, folder.name, folder.nameKey, folder.now]);
-      return { created: (await itemById(client, inserted.rows[0].id)) as FolderRecord };
-    });
-  }
-
-  async createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
-    return this.#tx((client) => insertFile(client, file));
-  }
-
-  async addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
-    return this.#tx(async (client) => {
-      const current = await lockFile(client, version.fileId);
-      if (!current) return { fileMissing: true };
-      if (version.ifMatch !== undefined && version.ifMatch !== String(current.file.etag)) return { preconditionFailed: current.file };
-      return { created: await insertVersion(client, current.file, current.file.name, current.nameKey, version) };
-    });
-  }
-
   async getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined> {
     const row = await this.#one('SELECT * FROM file_versions WHERE id = $1 AND file_id = $2', [versionId, fileId]);
     return row && toVersion(row);
@@ -153,8 +132,8 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async deleteFile(fileId: string): Promise<boolean> {
     return this.#tx(async (client) => {
-      const current = await lockFile(client, fileId);
-      if (!current) return false;
+      const current = await new PostgresTransaction(client).lockItem(fileId);
+      if (current?.item.type !== 'file') return false;
       await client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', blob_key FROM file_versions WHERE file_id = $1`, [fileId]);
       await client.query('UPDATE items SET version_id = NULL WHERE id = $1', [fileId]);
       await client.query('DELETE FROM file_versions WHERE file_id = $1', [fileId]);
@@ -164,29 +143,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async storageUsed(ownerId: string): Promise<number> {
-    return this.#tx((client) => storageUsed(client, ownerId));
-  }
-
-  async createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult> {
-    return this.#tx(async (client): Promise<CreateSessionResult> => {
-      if (limits.quota !== null || limits.maxOpenSessions !== null) {
-        // Serialises one user's session creations, so two nodes cannot both squeeze under a limit.
-        await client.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [session.ownerId]);
-      }
-      if (limits.maxOpenSessions !== null) {
-        const [open] = (await client.query(`SELECT count(*) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [session.ownerId])).rows;
-        if (Number(open.n) >= limits.maxOpenSessions) return { tooManySessions: Number(open.n) };
-      }
-      if (limits.quota !== null) {
-        const used = await storageUsed(client, session.ownerId);
-        if (used + session.fileSize > limits.quota) return { quotaExceeded: used };
-      }
-      const row = fromSession(session);
-      const columns = Object.keys(row);
-      await client.query(`INSERT INTO upload_sessions (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
-        Object.values(row));
-      return { created: true };
-    });
+    return this.#tx((client) => new PostgresTransaction(client).storageUsed(ownerId));
   }
 
   async getSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
@@ -239,41 +196,6 @@ export class PostgresMetadataStore implements MetadataStore {
     const rows = await this.#query(`UPDATE upload_sessions SET blob_key = $1, content_sha1 = $2 WHERE id = $3 AND state = 'active' RETURNING id`,
       [blobKey, contentSha1, sessionId]);
     return rows.length === 1;
-  }
-
-  async commitSession(input: CommitInput): Promise<CommitResult> {
-    return this.#tx(async (client): Promise<CommitResult> => {
-      const row = (await client.query('SELECT * FROM upload_sessions WHERE id = $1 FOR UPDATE', [input.sessionId])).rows[0];
-      if (!row) return { notFound: true };
-      const session = toSession(row);
-      if (session.state === 'committed') return { alreadyCommitted: session };
-      if (session.state !== 'active' || session.blobKey === null || session.contentSha1 === null) return { notActive: session };
-      const content = {
-        blobKey: session.blobKey, size: session.fileSize, sha1: session.contentSha1, contentCreatedAt: input.contentCreatedAt,
-        contentModifiedAt: input.contentModifiedAt, description: input.description, now: input.now,
-      };
-      let file: FileRecord;
-      if (session.fileId !== null) {
-        const current = await lockFile(client, session.fileId);
-        if (!current) return { targetMissing: true };
-        if (input.ifMatch !== undefined && input.ifMatch !== String(current.file.etag)) return { preconditionFailed: current.file };
-        if (input.nameKey !== current.nameKey) {
-          await lockFolder(client, current.file.parentId);
-          const conflict = await childByName(client, current.file.parentId, input.nameKey);
-          if (conflict) return { conflict };
-        }
-        file = await insertVersion(client, current.file, session.fileName, input.nameKey, { ...content, fileId: current.file.id });
-      } else {
-        const created = await insertFile(client, {
-          ...content, ownerId: session.ownerId, parentId: session.folderId, name: session.fileName, nameKey: input.nameKey,
-        });
-        if ('conflict' in created) return created;
-        if ('parentMissing' in created) return { targetMissing: true };
-        file = created.created;
-      }
-      await client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [file.id, session.id]);
-      return { committed: file };
-    });
   }
 
   async abortSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
@@ -381,62 +303,6 @@ function translate(error: unknown): unknown {
     return new MetadataUnavailableError({ cause: error });
   }
   return error;
-}
-
-async function itemById(client: Client, itemId: unknown): Promise<ItemRecord | undefined> {
-  const row = (await client.query(`${ITEM_SELECT} WHERE items.id = $1`, [itemId])).rows[0];
-  return row && toItem(row);
-}
-
-async function childByName(client: Client, parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
-  const row = (await client.query(`${ITEM_SELECT} WHERE items.parent_id = $1 AND items.name_key = $2`, [parentId, nameKey])).rows[0];
-  return row && toItem(row);
-}
-
-/** Locks a folder row: creations of names in one folder happen one at a time, so a name is checked and taken atomically. */
-async function lockFolder(client: Client, folderId: string): Promise<boolean> {
-  const row = (await client.query(`SELECT type FROM items WHERE id = $1 FOR UPDATE`, [folderId])).rows[0];
-  return row?.type === 'folder';
-}
-
-async function lockFile(client: Client, fileId: string): Promise<{ file: FileRecord; nameKey: string } | undefined> {
-  const locked = (await client.query(`SELECT type, name_key FROM items WHERE id = $1 FOR UPDATE`, [fileId])).rows[0];
-  if (locked?.type !== 'file') return undefined;
-  return { file: (await itemById(client, fileId)) as FileRecord, nameKey: String(locked.name_key) };
-}
-
-async function storageUsed(client: Client, ownerId: string): Promise<number> {
-  const files = await client.query(`SELECT coalesce(sum(file_versions.size), 0) AS n FROM file_versions
-    JOIN items ON items.id = file_versions.file_id WHERE items.owner_id = $1`, [ownerId]);
-  const sessions = await client.query(`SELECT coalesce(sum(file_size), 0) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [ownerId]);
-  return Number(files.rows[0].n) + Number(sessions.rows[0].n);
-}
-
-async function insertFile(client: Client, file: NewFile): Promise<CreateItemResult<FileRecord>> {
-  if (!(await lockFolder(client, file.parentId))) return { parentMissing: true };
-  const conflict = await childByName(client, file.parentId, file.nameKey);
-  if (conflict) return { conflict };
-  const inserted = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, description, created_at,
-      modified_at, content_created_at, content_modified_at, size, sha1, etag)
-    VALUES ('file', $1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, 0) RETURNING id`,
-  [file.ownerId, file.parentId, file.name, file.nameKey, file.description ?? '', file.now,
-    file.contentCreatedAt ?? file.now, file.contentModifiedAt ?? file.now, file.size, file.sha1]);
-  const fileId = inserted.rows[0].id;
-  const version = await client.query('INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-    [fileId, file.blobKey, file.size, file.sha1, file.now]);
-  await client.query('UPDATE items SET version_id = $1 WHERE id = $2', [version.rows[0].id, fileId]);
-  return { created: (await itemById(client, fileId)) as FileRecord };
-}
-
-async function insertVersion(client: Client, current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord> {
-  const inserted = await client.query('INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-    [current.id, version.blobKey, version.size, version.sha1, version.now]);
-  await client.query(`UPDATE items SET version_id = $1, size = $2, sha1 = $3, etag = $4, name = $5, name_key = $6, modified_at = $7,
-      content_modified_at = $8, content_created_at = $9, description = $10 WHERE id = $11`,
-  [inserted.rows[0].id, version.size, version.sha1, current.etag + 1, name, nameKey, version.now,
-    version.contentModifiedAt ?? version.now, version.contentCreatedAt ?? current.contentCreatedAt,
-    version.description ?? current.description, current.id]);
-  return (await itemById(client, current.id)) as FileRecord;
 }
 
 async function endSession(client: Client, session: UploadSessionRecord, state: 'aborted' | 'expired'): Promise<void> {

@@ -1,0 +1,115 @@
+import type { MetadataStore, MetadataTransaction } from '../metadata/store.js';
+import type {
+  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemRecord, NewFile,
+  NewFolder, NewVersion, SessionLimits, UploadSessionRecord,
+} from './model.js';
+
+/**
+ * The steps where racing requests (or nodes) meet Box's rules: a name taken twice, a stale If-Match,
+ * a quota or an open-session limit squeezed by two sessions at once, a commit racing an abort. Each
+ * is decided here, once, inside one metadata transaction whose row locks make the check and the
+ * write atomic on every backend; the outcome is reported as data, for the caller to answer.
+ */
+export class AtomicSteps {
+  readonly #metadata: MetadataStore;
+
+  constructor(metadata: MetadataStore) {
+    this.#metadata = metadata;
+  }
+
+  createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
+    return this.#metadata.transact(async (tx): Promise<CreateItemResult<FolderRecord>> => {
+      const name = await takeName(tx, folder.parentId, folder.nameKey);
+      if (name !== 'free') return name;
+      return { created: await tx.insertFolder(folder) };
+    });
+  }
+
+  createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
+    return this.#metadata.transact((tx) => createFile(tx, file));
+  }
+
+  /** A new version under the file's own name; `ifMatch`, when given, must be the file's current etag. */
+  addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
+    return this.#metadata.transact((tx) => addVersion(tx, version, undefined));
+  }
+
+  /**
+   * Inserts the session unless the owner's storage use plus its size would pass `limits.quota`, or
+   * the owner already has `limits.maxOpenSessions` active sessions (null: no limit).
+   */
+  createSession(session: UploadSessionRecord, limits: SessionLimits): Promise<CreateSessionResult> {
+    return this.#metadata.transact(async (tx): Promise<CreateSessionResult> => {
+      // Serialises one user's session creations, so two cannot both squeeze under a limit.
+      if (limits.quota !== null || limits.maxOpenSessions !== null) await tx.lockUser(session.ownerId);
+      if (limits.maxOpenSessions !== null) {
+        const open = await tx.openSessionCount(session.ownerId);
+        if (open >= limits.maxOpenSessions) return { tooManySessions: open };
+      }
+      if (limits.quota !== null) {
+        const used = await tx.storageUsed(session.ownerId);
+        if (used + session.fileSize > limits.quota) return { quotaExceeded: used };
+      }
+      await tx.insertSession(session);
+      return { created: true };
+    });
+  }
+
+  /**
+   * Turns an active session whose parts were joined into a file or a new version, exactly once: the
+   * session's row lock makes a racing commit or abort wait, and see the outcome of this one.
+   */
+  commitSession(input: CommitInput): Promise<CommitResult> {
+    return this.#metadata.transact(async (tx): Promise<CommitResult> => {
+      const session = await tx.lockSession(input.sessionId);
+      if (!session) return { notFound: true };
+      if (session.state === 'committed') return { alreadyCommitted: session };
+      if (session.state !== 'active' || session.blobKey === null || session.contentSha1 === null) return { notActive: session };
+      const content = {
+        blobKey: session.blobKey, size: session.fileSize, sha1: session.contentSha1, contentCreatedAt: input.contentCreatedAt,
+        contentModifiedAt: input.contentModifiedAt, description: input.description, now: input.now,
+      };
+      const created = session.fileId !== null
+        ? await addVersion(tx, { ...content, fileId: session.fileId, ifMatch: input.ifMatch },
+          { name: session.fileName, nameKey: input.nameKey })
+        : await createFile(tx, {
+          ...content, ownerId: session.ownerId, parentId: session.folderId, name: session.fileName, nameKey: input.nameKey,
+        });
+      if ('parentMissing' in created || 'fileMissing' in created) return { targetMissing: true };
+      if (!('created' in created)) return created;
+      await tx.markCommitted(session.id, created.created.id);
+      return { committed: created.created };
+    });
+  }
+}
+
+type NameOutcome = 'free' | { conflict: ItemRecord } | { parentMissing: true };
+
+/** Locks the folder and looks for the name in it; while the lock lasts, no one else can take the name. */
+async function takeName(tx: MetadataTransaction, parentId: string, nameKey: string): Promise<NameOutcome> {
+  const parent = await tx.lockItem(parentId);
+  if (parent?.item.type !== 'folder') return { parentMissing: true };
+  const conflict = await tx.findChild(parentId, nameKey);
+  return conflict ? { conflict } : 'free';
+}
+
+async function createFile(tx: MetadataTransaction, file: NewFile): Promise<CreateItemResult<FileRecord>> {
+  const name = await takeName(tx, file.parentId, file.nameKey);
+  if (name !== 'free') return name;
+  return { created: await tx.insertFile(file) };
+}
+
+/** A new version, renaming the file when `rename` gives another name (a version session's file name). */
+async function addVersion(tx: MetadataTransaction, version: NewVersion,
+  rename: { name: string; nameKey: string } | undefined): Promise<CreateVersionResult> {
+  const locked = await tx.lockItem(version.fileId);
+  if (locked?.item.type !== 'file') return { fileMissing: true };
+  const current = locked.item;
+  if (version.ifMatch !== undefined && version.ifMatch !== String(current.etag)) return { preconditionFailed: current };
+  if (rename && rename.nameKey !== locked.nameKey) {
+    // A folder gone meanwhile leaves nothing to clash with: the file is removed with it.
+    const name = await takeName(tx, current.parentId, rename.nameKey);
+    if (name !== 'free' && 'conflict' in name) return { conflict: name.conflict };
+  }
+  return { created: await tx.insertVersion(current, rename?.name ?? current.name, rename?.nameKey ?? locked.nameKey, version) };
+}

@@ -1,0 +1,97 @@
+import type pg from 'pg';
+import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import { fromSession, toItem, toSession } from '../rows.js';
+import type { MetadataTransaction } from '../store.js';
+
+export const ITEM_SELECT = `SELECT items.*, file_versions.blob_key AS blob_key
+  FROM items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
+
+/** The queries of one transaction on one pooled client; locks are `FOR UPDATE` and last until it ends. */
+export class PostgresTransaction implements MetadataTransaction {
+  readonly #client: pg.PoolClient;
+
+  constructor(client: pg.PoolClient) {
+    this.#client = client;
+  }
+
+  async lockSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
+    const row = (await this.#client.query('SELECT * FROM upload_sessions WHERE id = $1 FOR UPDATE', [sessionId])).rows[0];
+    return row && toSession(row);
+  }
+
+  async lockItem(itemId: string): Promise<{ item: ItemRecord; nameKey: string } | undefined> {
+    // FOR UPDATE cannot lock the nullable side of an outer join: lock the row, then read it whole.
+    const locked = (await this.#client.query('SELECT name_key FROM items WHERE id = $1 FOR UPDATE', [itemId])).rows[0];
+    if (!locked) return undefined;
+    return { item: (await this.#itemById(itemId))!, nameKey: String(locked.name_key) };
+  }
+
+  async lockUser(userId: string): Promise<void> {
+    await this.#client.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  }
+
+  async findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
+    const row = (await this.#client.query(`${ITEM_SELECT} WHERE items.parent_id = $1 AND items.name_key = $2`, [parentId, nameKey])).rows[0];
+    return row && toItem(row);
+  }
+
+  async openSessionCount(ownerId: string): Promise<number> {
+    const [open] = (await this.#client.query(`SELECT count(*) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [ownerId])).rows;
+    return Number(open.n);
+  }
+
+  async storageUsed(ownerId: string): Promise<number> {
+    const files = await this.#client.query(`SELECT coalesce(sum(file_versions.size), 0) AS n FROM file_versions
+      JOIN items ON items.id = file_versions.file_id WHERE items.owner_id = $1`, [ownerId]);
+    const sessions = await this.#client.query(`SELECT coalesce(sum(file_size), 0) AS n FROM upload_sessions WHERE owner_id = $1 AND state = 'active'`, [ownerId]);
+    return Number(files.rows[0].n) + Number(sessions.rows[0].n);
+  }
+
+  async insertSession(session: UploadSessionRecord): Promise<void> {
+    const row = fromSession(session);
+    const columns = Object.keys(row);
+    await this.#client.query(`INSERT INTO upload_sessions (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+      Object.values(row));
+  }
+
+  async insertFolder(folder: NewFolder): Promise<FolderRecord> {
+    const inserted = await this.#client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, created_at, modified_at)
+      VALUES ('folder', $1, $2, $3, $4, $5, $5) RETURNING id`, [folder.ownerId, folder.parentId, folder.name, folder.nameKey, folder.now]);
+    return (await this.#itemById(inserted.rows[0].id)) as FolderRecord;
+  }
+
+  async insertFile(file: NewFile): Promise<FileRecord> {
+    const inserted = await this.#client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, description, created_at,
+        modified_at, content_created_at, content_modified_at, size, sha1, etag)
+      VALUES ('file', $1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, 0) RETURNING id`,
+    [file.ownerId, file.parentId, file.name, file.nameKey, file.description ?? '', file.now,
+      file.contentCreatedAt ?? file.now, file.contentModifiedAt ?? file.now, file.size, file.sha1]);
+    const fileId = inserted.rows[0].id;
+    const version = await this.#client.query(
+      'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [fileId, file.blobKey, file.size, file.sha1, file.now]);
+    await this.#client.query('UPDATE items SET version_id = $1 WHERE id = $2', [version.rows[0].id, fileId]);
+    return (await this.#itemById(fileId)) as FileRecord;
+  }
+
+  async insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord> {
+    const inserted = await this.#client.query(
+      'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [current.id, version.blobKey, version.size, version.sha1, version.now]);
+    await this.#client.query(`UPDATE items SET version_id = $1, size = $2, sha1 = $3, etag = $4, name = $5, name_key = $6, modified_at = $7,
+        content_modified_at = $8, content_created_at = $9, description = $10 WHERE id = $11`,
+    [inserted.rows[0].id, version.size, version.sha1, current.etag + 1, name, nameKey, version.now,
+      version.contentModifiedAt ?? version.now, version.contentCreatedAt ?? current.contentCreatedAt,
+      version.description ?? current.description, current.id]);
+    return (await this.#itemById(current.id)) as FileRecord;
+  }
+
+  async markCommitted(sessionId: string, fileId: string): Promise<void> {
+    await this.#client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [fileId, sessionId]);
+  }
+
+  async #itemById(itemId: unknown): Promise<ItemRecord | undefined> {
+    const row = (await this.#client.query(`${ITEM_SELECT} WHERE items.id = $1`, [itemId])).rows[0];
+    return row && toItem(row);
+  }
+}

@@ -1,0 +1,98 @@
+import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import { fromSession, toItem, toSession, type Row } from '../rows.js';
+import type { MetadataTransaction } from '../store.js';
+import type { Statements } from './statements.js';
+
+/**
+ * The queries of the SQLite store's transactions. A write transaction (BEGIN IMMEDIATE) holds the
+ * whole database, so the locks are plain reads. The store runs one such transaction at a time and
+ * keeps every other statement of the process out until it ends.
+ */
+export class SqliteTransaction implements MetadataTransaction {
+  readonly #sql: Statements;
+
+  constructor(statements: Statements) {
+    this.#sql = statements;
+  }
+
+  async lockSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
+    const row = this.#sql.sessionById.get(sessionId) as Row | undefined;
+    return row && toSession(row);
+  }
+
+  async lockItem(itemId: string): Promise<{ item: ItemRecord; nameKey: string } | undefined> {
+    const row = this.itemRow(itemId);
+    return row && { item: toItem(row), nameKey: String(row.name_key) };
+  }
+
+  async lockUser(): Promise<void> {}
+
+  async findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined> {
+    const row = this.#sql.childByName.get(parentId, nameKey) as Row | undefined;
+    return row && toItem(row);
+  }
+
+  async openSessionCount(ownerId: string): Promise<number> {
+    return (this.#sql.openSessionsOf.get(ownerId) as { n: number }).n;
+  }
+
+  async storageUsed(ownerId: string): Promise<number> {
+    return this.bytesUsed(ownerId);
+  }
+
+  async insertSession(session: UploadSessionRecord): Promise<void> {
+    this.#sql.insertSession.run(fromSession(session));
+  }
+
+  async insertFolder(folder: NewFolder): Promise<FolderRecord> {
+    const id = this.#sql.insertItem.run({
+      type: 'folder', owner_id: folder.ownerId, parent_id: folder.parentId, name: folder.name,
+      name_key: folder.nameKey, description: '', created_at: folder.now, modified_at: folder.now,
+      content_created_at: null, content_modified_at: null, size: 0, sha1: null, version_id: null, etag: 0,
+    }).lastInsertRowid;
+    return toItem(this.itemRow(String(id))!) as FolderRecord;
+  }
+
+  async insertFile(file: NewFile): Promise<FileRecord> {
+    const id = Number(this.#sql.insertItem.run({
+      type: 'file', owner_id: file.ownerId, parent_id: file.parentId, name: file.name, name_key: file.nameKey,
+      description: file.description ?? '', created_at: file.now, modified_at: file.now,
+      content_created_at: file.contentCreatedAt ?? file.now, content_modified_at: file.contentModifiedAt ?? file.now,
+      size: file.size, sha1: file.sha1, version_id: null, etag: 0,
+    }).lastInsertRowid);
+    const versionId = this.#sql.insertVersion.run(id, file.blobKey, file.size, file.sha1, file.now).lastInsertRowid;
+    this.#sql.setFileVersion.run({
+      id, version_id: versionId, size: file.size, sha1: file.sha1, etag: 0, name: file.name, name_key: file.nameKey,
+      modified_at: file.now, content_modified_at: file.contentModifiedAt ?? file.now,
+      content_created_at: file.contentCreatedAt ?? file.now, description: file.description ?? '',
+    });
+    return toItem(this.itemRow(String(id))!) as FileRecord;
+  }
+
+  async insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord> {
+    const versionId = this.#sql.insertVersion.run(current.id, version.blobKey, version.size, version.sha1, version.now).lastInsertRowid;
+    this.#sql.setFileVersion.run({
+      id: current.id, version_id: versionId, size: version.size, sha1: version.sha1, etag: current.etag + 1,
+      name, name_key: nameKey, modified_at: version.now,
+      content_modified_at: version.contentModifiedAt ?? version.now,
+      content_created_at: version.contentCreatedAt ?? current.contentCreatedAt,
+      description: version.description ?? current.description,
+    });
+    return toItem(this.itemRow(current.id)!) as FileRecord;
+  }
+
+  async markCommitted(sessionId: string, fileId: string): Promise<void> {
+    this.#sql.markCommitted.run(fileId, sessionId);
+  }
+
+  /** Synchronous reads the store's own one-statement steps share. */
+  itemRow(itemId: string): Row | undefined {
+    return this.#sql.itemById.get(itemId) as Row | undefined;
+  }
+
+  bytesUsed(ownerId: string): number {
+    const files = (this.#sql.bytesInVersions.get(ownerId) as { n: number }).n;
+    const sessions = (this.#sql.bytesInSessions.get(ownerId) as { n: number }).n;
+    return files + sessions;
+  }
+}
