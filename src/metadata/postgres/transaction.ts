@@ -20,10 +20,9 @@ export class PostgresTransaction implements MetadataTransaction {
   }
 
   async lockItem(itemId: string): Promise<{ item: ItemRecord; nameKey: string } | undefined> {
-    // FOR UPDATE cannot lock the nullable side of an outer join: lock the row, then read it whole.
-    const locked = (await this.#client.query('SELECT name_key FROM items WHERE id = $1 FOR UPDATE', [itemId])).rows[0];
-    if (!locked) return undefined;
-    return { item: (await this.#itemById(itemId))!, nameKey: String(locked.name_key) };
+    // Locks the item's row only, not its version's (the nullable side of the join).
+    const row = (await this.#client.query(`${ITEM_SELECT} WHERE items.id = $1 FOR UPDATE OF items`, [itemId])).rows[0];
+    return row && { item: toItem(row), nameKey: String(row.name_key) };
   }
 
   async lockUser(userId: string): Promise<void> {
