@@ -13,6 +13,8 @@ import type { BlobKey, PartRef, UploadRef } from '../../src/core/model.js';
 export function describeBlobStore(
   name: string,
   open: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>,
+  /** The optional capabilities this store offers; each is held to its promise, or checked to be absent. */
+  offers: { readPart: boolean; listUploads: boolean },
 ): void {
   describe(`BlobStore conformance: ${name}`, () => {
     describe('uploads', () => {
@@ -220,16 +222,28 @@ export function describeBlobStore(
       });
     });
 
-    // Optional capabilities: a store that has one must keep its promise; the others skip these.
-    describe('readPart (optional: reading a part back before completion)', () => {
+    // Optional capabilities: a store that offers one must keep its promise; one that does not must not
+    // pretend to (the core checks for them to choose how to hash a file), so nothing here is skipped.
+    const absent = (['readPart', 'listUploads'] as const).filter((capability) => !offers[capability]);
+    it.each(absent.map((capability) => ({ capability })))(
+      'does not offer $capability', async ({ capability }) => {
+        const opened = await open();
+        try {
+          expect(opened.store[capability]).toBeUndefined();
+        } finally {
+          await opened.cleanup();
+        }
+      });
+
+    if (offers.readPart) describe('readPart (optional: reading a part back before completion)', () => {
       let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
       let store: BlobStore;
       let readPart: NonNullable<BlobStore['readPart']>;
 
-      beforeEach(async (context) => {
+      beforeEach(async () => {
         opened = await open();
         store = opened.store;
-        if (!store.readPart) context.skip();
+        expect(store.readPart, `${name} was declared to offer readPart`).toBeTypeOf('function');
         readPart = store.readPart!.bind(store);
       });
 
@@ -274,14 +288,14 @@ export function describeBlobStore(
       });
     });
 
-    describe('listUploads (optional: every upload the storage holds, for the repair after a crash)', () => {
+    if (offers.listUploads) describe('listUploads (optional: every upload the storage holds, for the repair after a crash)', () => {
       let opened: { store: BlobStore; cleanup(): Promise<void> } | undefined;
       let store: BlobStore;
 
-      beforeEach(async (context) => {
+      beforeEach(async () => {
         opened = await open();
         store = opened.store;
-        if (!store.listUploads) context.skip();
+        expect(store.listUploads, `${name} was declared to offer listUploads`).toBeTypeOf('function');
       });
 
       afterEach(async () => {

@@ -12,7 +12,7 @@ describeBlobStore('DiskBlobStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'partway-blobs-'));
   const store = await new DiskBlobStore(join(dir, 'blobs')).init();
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
-});
+}, { readPart: true, listUploads: true });
 
 describe('DiskBlobStore on the local disk', () => {
   let dir: string;
