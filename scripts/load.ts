@@ -39,7 +39,7 @@ const SMALL_PART = 64 * 1024;
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const dataDir = await mkdtemp(join(tmpdir(), 'partway-load-'));
-  const env = { PARTWAY_DATA_DIR: dataDir, PARTWAY_PART_SIZE: String(SMALL_PART), PARTWAY_MIN_CHUNKED_SIZE: '1000', PARTWAY_LOG_LEVEL: 'info' };
+  const env = { PARTWAY_DATA_DIR: dataDir, PARTWAY_BASE_PART_SIZE: String(SMALL_PART), PARTWAY_MIN_CHUNKED_SIZE: '1000', PARTWAY_LOG_LEVEL: 'info' };
   const tokens = await Promise.all(Array.from({ length: 10 }, (_, user) => runCli(['token', 'create', '--user', `load${user}`], env).then((out) => out.stdout.trim())));
   // Logs off after start: 200 clients would write megabytes of request lines.
   const server = await spawnServer({ ...env, PARTWAY_LOG_LEVEL: 'info' });

@@ -16,6 +16,8 @@ export interface Setting<K extends string = string> {
   flag: string;
   description: string;
   default: string | undefined;
+  /** The names it had before, still read (after the new ones) so that old deployments keep working. */
+  formerly?: { env: string; flag: string };
 }
 
 const MiB = 1024 * 1024;
@@ -25,14 +27,14 @@ export const SETTINGS = [
   { key: 'host', env: 'PARTWAY_HOST', flag: '--host', default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for all)' },
   { key: 'dataDir', env: 'PARTWAY_DATA_DIR', flag: '--data-dir', default: './data', description: 'Directory for the SQLite database and the stored bytes' },
   { key: 'publicUrl', env: 'PARTWAY_PUBLIC_URL', flag: '--public-url', default: undefined, description: 'Base URL clients use (e.g. https://files.example.com); default: from the request\'s Host' },
-  { key: 'partSize', env: 'PARTWAY_PART_SIZE', flag: '--part-size', default: String(8 * MiB), description: 'Smallest part size in bytes; doubled until a file needs at most max-parts parts' },
+  { key: 'basePartSize', env: 'PARTWAY_BASE_PART_SIZE', flag: '--base-part-size', default: String(8 * MiB), description: 'Smallest part size in bytes; doubled until a file needs at most max-parts parts', formerly: { env: 'PARTWAY_PART_SIZE', flag: '--part-size' } },
   { key: 'maxParts', env: 'PARTWAY_MAX_PARTS', flag: '--max-parts', default: '10000', description: 'Most parts one upload session may have' },
   { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: String(BOX_CHUNKED_MINIMUM), description: 'Smallest file size in bytes for a chunked upload session' },
   { key: 'maxFileSize', env: 'PARTWAY_MAX_FILE_SIZE', flag: '--max-file-size', default: String(5 * 1024 * 1024 * MiB), description: 'Largest file size in bytes' },
   { key: 'storageQuota', env: 'PARTWAY_STORAGE_QUOTA', flag: '--storage-quota', default: undefined, description: 'Bytes each user may store, sessions in progress included; default: no limit' },
   { key: 'maxOpenSessions', env: 'PARTWAY_MAX_OPEN_SESSIONS', flag: '--max-open-sessions', default: '1000', description: 'Upload sessions one user may have open at once; 0 for no limit' },
   { key: 'rateLimit', env: 'PARTWAY_RATE_LIMIT', flag: '--rate-limit', default: '0', description: 'Requests per token (or address, without one) per minute on each node; 0 for no limit' },
-  { key: 'sessionTtl', env: 'PARTWAY_SESSION_TTL', flag: '--session-ttl', default: String(7 * 24 * 3600), description: 'Seconds an upload session lives before it expires' },
+  { key: 'sessionLifetime', env: 'PARTWAY_SESSION_LIFETIME', flag: '--session-lifetime', default: String(7 * 24 * 3600), description: 'Seconds an upload session lives before it expires', formerly: { env: 'PARTWAY_SESSION_TTL', flag: '--session-ttl' } },
   { key: 'commitRetryAfter', env: 'PARTWAY_COMMIT_RETRY_AFTER', flag: '--commit-retry-after', default: '1', description: 'Retry-After seconds of a 202 from a commit that waits for parts in flight' },
   { key: 'downloadLinkTtl', env: 'PARTWAY_DOWNLOAD_LINK_TTL', flag: '--download-link-ttl', default: '900', description: 'Seconds a signed download link stays valid' },
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
@@ -54,6 +56,17 @@ export const SETTINGS = [
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
+/** Settings given by a name they had before: "OLD is now NEW" for each, for a warning at start. */
+export function formerNamesUsed(formerFlagsGiven: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const used: string[] = [];
+  for (const setting of SETTINGS as readonly Setting[]) {
+    if (setting.formerly === undefined) continue;
+    if (env[setting.formerly.env] !== undefined) used.push(`${setting.formerly.env} is now ${setting.env}`);
+    if (formerFlagsGiven.includes(setting.formerly.flag)) used.push(`${setting.formerly.flag} is now ${setting.flag}`);
+  }
+  return used;
+}
+
 /** Numbers an operator does not set, each named once with its reason (they were literals in server.ts). */
 export interface Tuning {
   /** How long one node may hold a garbage entry before another node may take it over. */
@@ -71,7 +84,7 @@ export interface PartwayConfig {
   host: string;
   dataDir: string;
   publicUrl: string | undefined;
-  /** The smallest part size, doubled until a file needs at most `maxParts` parts (the `partSize` setting). */
+  /** The smallest part size, doubled until a file needs at most `maxParts` parts. */
   basePartSize: number;
   maxParts: number;
   minChunkedSize: number;
@@ -81,7 +94,7 @@ export interface PartwayConfig {
   maxOpenSessions: number | null;
   /** Requests per token per minute on each node; 0 for no limit. */
   rateLimitPerMinute: number;
-  /** How long an upload session lives before it expires (the `sessionTtl` setting, in seconds). */
+  /** How long an upload session lives before it expires. */
   sessionLifetimeMs: number;
   commitRetryAfterSeconds: number;
   downloadLinkTtlMs: number;
@@ -104,17 +117,20 @@ export interface PartwayConfig {
 
 /** Flags win over environment variables, which win over defaults. Bad values fail here, at start. */
 export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: NodeJS.ProcessEnv = process.env): PartwayConfig {
+  // An empty value is unset: the next source, then the default, applies.
+  const given = (value: string | undefined) => (value === '' ? undefined : value);
   const raw = (key: SettingKey): string | undefined => {
-    const setting = SETTINGS.find((candidate) => candidate.key === key)!;
-    const value = flags[key] ?? env[setting.env] ?? setting.default;
-    return value === '' ? undefined : value;
+    const setting: Setting = SETTINGS.find((candidate) => candidate.key === key)!;
+    const former = setting.formerly === undefined ? undefined : given(env[setting.formerly.env]);
+    return given(flags[key]) ?? given(env[setting.env]) ?? former ?? setting.default;
   };
-  const integer = (key: SettingKey, min: number): number => {
+  const integer = (key: SettingKey, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const text = raw(key);
     const value = Number(text);
-    if (text === undefined || !/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    if (text === undefined || !/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
       const setting = SETTINGS.find((candidate) => candidate.key === key)!;
-      throw new TypeError(`${setting.env} (${setting.flag}) must be a whole number of at least ${min}, not ${JSON.stringify(text)}`);
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+      throw new TypeError(`${setting.env} (${setting.flag}) must be a whole number ${range}, not ${JSON.stringify(text ?? '')}`);
     }
     return value;
   };
@@ -133,9 +149,9 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     forcePathStyle: (raw('s3ForcePathStyle') ?? 'true') !== 'false',
   };
   if (s3 === undefined && raw('s3Endpoint') !== undefined) throw new TypeError('PARTWAY_S3_ENDPOINT needs PARTWAY_S3_BUCKET too');
-  const basePartSize = integer('partSize', 1);
+  const basePartSize = integer('basePartSize', 1);
   if (s3 !== undefined && basePartSize < S3_MIN_PART_SIZE) {
-    throw new TypeError(`PARTWAY_PART_SIZE must be at least ${S3_MIN_PART_SIZE} bytes with S3, which refuses smaller parts`);
+    throw new TypeError(`PARTWAY_BASE_PART_SIZE must be at least ${S3_MIN_PART_SIZE} bytes with S3, which refuses smaller parts`);
   }
   const maxParts = integer('maxParts', 1);
   const maxFileSize = integer('maxFileSize', 1);
@@ -143,7 +159,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
   const largestPart = choosePartSize(maxFileSize, { basePartSize, maxParts });
   const requestTimeoutMs = integer('requestTimeout', 0) * 1000;
   return {
-    port: integer('port', 0),
+    port: integer('port', 0, 65_535),
     host: raw('host') ?? '127.0.0.1',
     dataDir: resolve(raw('dataDir') ?? './data'),
     publicUrl,
@@ -154,7 +170,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     storageQuota: raw('storageQuota') === undefined ? null : integer('storageQuota', 0),
     maxOpenSessions: integer('maxOpenSessions', 0) || null,
     rateLimitPerMinute: integer('rateLimit', 0),
-    sessionLifetimeMs: integer('sessionTtl', 1) * 1000,
+    sessionLifetimeMs: integer('sessionLifetime', 1) * 1000,
     commitRetryAfterSeconds: integer('commitRetryAfter', 0),
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,

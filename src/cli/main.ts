@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 import { Command, Option } from 'commander';
-import { loadConfig, SETTINGS, type SettingKey } from '../config.js';
+import { formerNamesUsed, loadConfig, SETTINGS, type Setting, type SettingKey } from '../config.js';
 import type { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
 import { registerClientCommands } from './client-commands.js';
@@ -15,15 +15,33 @@ const program = new Command('partway')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 const serve = program.command('serve').description('serve the API (SQLite and the local disk under the data directory)');
-for (const setting of SETTINGS) {
+/** Former flag names, accepted (hidden from the help) and read as the setting's current name. */
+const formerFlags = new Map<string, SettingKey>();
+for (const setting of SETTINGS as readonly Setting<SettingKey>[]) {
   const placeholder = setting.flag.slice(2).replace(/-/g, '_');
   serve.addOption(new Option(`${setting.flag} <${placeholder}>`, `${setting.description} [env ${setting.env}]`
     + (setting.default === undefined ? '' : ` (default: ${setting.default})`)));
+  if (setting.formerly !== undefined) {
+    const former = new Option(`${setting.formerly.flag} <${placeholder}>`).hideHelp();
+    serve.addOption(former);
+    formerFlags.set(former.attributeName(), setting.key);
+  }
 }
-serve.action(async (flags: Partial<Record<SettingKey, string>>) => {
+serve.action(async (given: Record<string, string | undefined>) => {
+  const flags: Partial<Record<SettingKey, string>> = {};
+  const formerGiven: string[] = [];
+  for (const [name, value] of Object.entries(given)) {
+    const current = formerFlags.get(name);
+    if (current === undefined) flags[name as SettingKey] = value;
+    else {
+      flags[current] ??= value;
+      formerGiven.push(`--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`);
+    }
+  }
   const config = loadConfig(flags);
   const { createPartway } = await import('../server.js');
   const partway = await createPartway(config);
+  for (const rename of formerNamesUsed(formerGiven)) partway.app.log.warn(`${rename}; the old name still works for now`);
   const missing = missingServerNodeOptions();
   if (missing.length > 0) {
     partway.app.log.warn({ missing }, `Node was started without ${missing.join(' ')}: large uploads will cost more CPU (see the README)`);

@@ -192,7 +192,7 @@ describe('partway upload with a saved session that expired', () => {
     // Sessions on the first server live one second. The second server, on the same data directory
     // and behind the same proxy (so the saved state still points at it), answers 410 for them.
     const shared = await tempDir('partway-expiry-');
-    const short = await startServer({ partSize: String(MiB), sessionTtl: '1', dataDir: shared.path });
+    const short = await startServer({ basePartSize: String(MiB), sessionLifetime: '1', dataDir: shared.path });
     let second: TestServer | undefined;
     let shortOpen = true;
     const front = await FaultProxy.start(short.url);
@@ -217,7 +217,7 @@ describe('partway upload with a saved session that expired', () => {
       shortOpen = false;
       await short.close();
 
-      second = await startServer({ partSize: String(MiB), dataDir: shared.path });
+      second = await startServer({ basePartSize: String(MiB), dataDir: shared.path });
       front.setTarget(second.url);
       front.clearRules();
       const secondWatch = new ServerWatch(second);

@@ -28,7 +28,7 @@ let counter = 0;
 const clients: PartwayClient[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ partSize: String(PART), minChunkedSize: String(THRESHOLD) });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: String(THRESHOLD) });
   proxy = await FaultProxy.start(server.url);
   watch = new ServerWatch(server);
   dir = await tempDir('partway-library-');

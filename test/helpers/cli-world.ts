@@ -27,7 +27,7 @@ export interface CliWorld {
 export function cliWorld(prefix: string, options: { nestedStateDir?: boolean } = {}): CliWorld {
   const world = {} as CliWorld;
   beforeAll(async () => {
-    world.server = await startServer({ partSize: String(1024 * 1024) });
+    world.server = await startServer({ basePartSize: String(1024 * 1024) });
     world.proxy = await FaultProxy.start(world.server.url);
     world.watch = new ServerWatch(world.server);
     world.work = await tempDir(`${prefix}-work-`);

@@ -7,7 +7,7 @@ let server: TestServer;
 const clock = new AdvancingClock();
 
 beforeAll(async () => {
-  server = await startServer({ partSize: '65536', minChunkedSize: '100000', downloadLinkTtl: '2' }, { now: clock.now });
+  server = await startServer({ basePartSize: '65536', minChunkedSize: '100000', downloadLinkTtl: '2' }, { now: clock.now });
 });
 afterAll(() => server.close());
 

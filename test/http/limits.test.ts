@@ -29,7 +29,7 @@ describe('limits', () => {
   });
 
   it('refuses a session past the open sessions a user may have, and takes one again after an abort', async () => {
-    const server = await startServer({ partSize: '65536', minChunkedSize: '100000', maxOpenSessions: '2' });
+    const server = await startServer({ basePartSize: '65536', minChunkedSize: '100000', maxOpenSessions: '2' });
     try {
       const create = (name: string) => call('POST', `${server.upload}/files/upload_sessions`, {
         token: server.token, json: { folder_id: '0', file_size: 200_000, file_name: name },

@@ -6,7 +6,7 @@ import { call, partRequest, randomData, startServer, type TestServer } from '../
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startServer({ partSize: '65536', minChunkedSize: '100000' });
+  server = await startServer({ basePartSize: '65536', minChunkedSize: '100000' });
 });
 afterAll(() => server.close());
 

@@ -7,7 +7,7 @@ import { call, partRequest, randomData, sha1Base64, startServer } from '../helpe
 
 describe('repair after a crash', () => {
   it('removes, on start, part attempts never recorded and uploads nothing refers to, and keeps everything recorded', async () => {
-    const server = await startServer({ partSize: '65536', minChunkedSize: '1000' });
+    const server = await startServer({ basePartSize: '65536', minChunkedSize: '1000' });
     const data = randomData(200_000);
     const url = (id: string) => `${server.upload}/files/upload_sessions/${id}`;
     const active = await call('POST', `${server.upload}/files/upload_sessions`, { token: server.token, json: { folder_id: '0', file_size: data.length, file_name: 'active.bin' } });
@@ -34,7 +34,7 @@ describe('repair after a crash', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(join(uploadsDir, orphan)));
     await writeFile(join(uploadsDir, orphan, '1.dddddddddddd.part'), 'a session that never was');
 
-    const restarted = await createPartway(loadConfig({ port: '0', dataDir, logLevel: 'silent', partSize: '65536', minChunkedSize: '1000' }, {}), false);
+    const restarted = await createPartway(loadConfig({ port: '0', dataDir, logLevel: 'silent', basePartSize: '65536', minChunkedSize: '1000' }, {}), false);
     try {
       await restarted.listen();
       expect((await readdir(uploadsDir)).sort()).toEqual([activeRef, doneRef].sort());

@@ -9,7 +9,7 @@ import { CLI, runCli, spawnServer, waitForExit, type ServerProcess } from '../he
 
 const PART = 1024 * 1024;
 const SIZE = 4 * PART - 123;
-const settings = (dataDir: string) => ({ PARTWAY_DATA_DIR: dataDir, PARTWAY_PART_SIZE: String(PART), PARTWAY_MIN_CHUNKED_SIZE: '1000' });
+const settings = (dataDir: string) => ({ PARTWAY_DATA_DIR: dataDir, PARTWAY_BASE_PART_SIZE: String(PART), PARTWAY_MIN_CHUNKED_SIZE: '1000' });
 
 let running: ServerProcess | undefined;
 let dataDir: string | undefined;

@@ -11,7 +11,7 @@ let server: TestServer;
 let counter = 0;
 
 beforeAll(async () => {
-  server = await startServer({ partSize: String(PART), minChunkedSize: '100000' });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: '100000' });
 });
 afterAll(() => server.close());
 
@@ -164,7 +164,7 @@ describe('creating an upload session', () => {
   });
 
   it('answers 403 storage_limit_exceeded when sessions in progress would pass the quota', async () => {
-    const limited = await startServer({ partSize: String(PART), minChunkedSize: '100000', storageQuota: String(2 * SIZE) });
+    const limited = await startServer({ basePartSize: String(PART), minChunkedSize: '100000', storageQuota: String(2 * SIZE) });
     try {
       const create = (name: string) => call('POST', `${limited.upload}/files/upload_sessions`, {
         token: limited.token, json: { folder_id: '0', file_size: SIZE, file_name: name },
@@ -593,7 +593,7 @@ describe('aborting and expiry', () => {
 
   it('answers 410 session_expired after the lifetime, and the sweeper deletes the bytes', async () => {
     const clock = new AdvancingClock();
-    const short = await startServer({ partSize: String(PART), minChunkedSize: '100000', sessionTtl: '1' }, { now: clock.now });
+    const short = await startServer({ basePartSize: String(PART), minChunkedSize: '100000', sessionLifetime: '1' }, { now: clock.now });
     try {
       const data = randomData(SIZE);
       const created = await call('POST', `${short.upload}/files/upload_sessions`, {

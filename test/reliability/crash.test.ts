@@ -35,7 +35,7 @@ describe('crashes', () => {
     const dataDir = join(work, 'data');
     const port = await freePort();
     const env = {
-      PARTWAY_DATA_DIR: dataDir, PARTWAY_PORT: String(port), PARTWAY_PART_SIZE: String(MiB), PARTWAY_MIN_CHUNKED_SIZE: '1000',
+      PARTWAY_DATA_DIR: dataDir, PARTWAY_PORT: String(port), PARTWAY_BASE_PART_SIZE: String(MiB), PARTWAY_MIN_CHUNKED_SIZE: '1000',
     };
     const token = (await runCli(['token', 'create', '--user', 'crash'], env)).stdout.trim();
     const jobs: Job[] = [];
@@ -98,7 +98,7 @@ describe('crashes', () => {
     // Start once more (the repair runs) and sweep: every byte left on disk is needed by a record.
     // (That no part was recorded without its bytes shows above: every commit re-hashed the joined
     // parts on the server, and every download matched.)
-    const partway = await createPartway(loadConfig({ dataDir, port: '0', logLevel: 'silent', partSize: String(MiB) }, {}), false);
+    const partway = await createPartway(loadConfig({ dataDir, port: '0', logLevel: 'silent', basePartSize: String(MiB) }, {}), false);
     try {
       await partway.listen();
       await partway.janitor.sweep();

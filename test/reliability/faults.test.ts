@@ -22,7 +22,7 @@ afterEach(async () => {
 async function start(env: Record<string, string>): Promise<{ server: ServerProcess; token: string; base: string; dataDir: string }> {
   const dataDir = env.PARTWAY_DATA_DIR ?? await mkdtemp(join(tmpdir(), 'partway-fault-'));
   if (!env.PARTWAY_DATA_DIR) cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const settings = { PARTWAY_DATA_DIR: dataDir, PARTWAY_PART_SIZE: String(MiB), PARTWAY_MIN_CHUNKED_SIZE: '1000', ...env };
+  const settings = { PARTWAY_DATA_DIR: dataDir, PARTWAY_BASE_PART_SIZE: String(MiB), PARTWAY_MIN_CHUNKED_SIZE: '1000', ...env };
   const token = (await runCli(['token', 'create', '--user', 'fault'], settings)).stdout.trim();
   const server = await spawnServer(settings);
   cleanups.push(async () => {

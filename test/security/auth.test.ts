@@ -150,7 +150,7 @@ async function aliceState() {
 
 beforeAll(async () => {
   crashes.start();
-  server = await startServer({ partSize: String(PART), minChunkedSize: '100000' });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: '100000' });
   data = randomData(SIZE);
   fileBytes = Buffer.from('the private content of alice');
   bob = await server.tokenFor('bob');

@@ -33,7 +33,7 @@ const slotBytes = (slot: number) => data.subarray(offsetOf(slot), offsetOf(slot)
 
 beforeAll(async () => {
   crashes.start();
-  server = await startServer({ partSize: String(PART), minChunkedSize: '10000' });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: '10000' });
   data = randomData(SIZE);
 });
 afterAll(async () => {

@@ -25,7 +25,7 @@ const crashes = crashRecorder();
 
 beforeAll(async () => {
   crashes.start();
-  server = await startServer({ partSize: String(PART), minChunkedSize: '100000' });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: '100000' });
   data = randomData(SIZE);
   const session = await createSession('reference.bin');
   for (let offset = 0; offset < SIZE; offset += PART) expect((await putSlot(session, offset)).status).toBe(200);
@@ -505,7 +505,7 @@ describe('commit with a broken Digest or body', () => {
 describe('JSON bodies over the limit (jsonBodyLimit 4096)', () => {
   let small: TestServer;
   beforeAll(async () => {
-    small = await startServer({ partSize: String(PART), minChunkedSize: '100000', jsonBodyLimit: '4096' });
+    small = await startServer({ basePartSize: String(PART), minChunkedSize: '100000', jsonBodyLimit: '4096' });
   });
   afterAll(() => small.close());
 

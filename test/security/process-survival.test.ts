@@ -19,7 +19,7 @@ let server: IsolatedServer | undefined;
 beforeEach(async () => {
   if (server && await server.alive()) return;
   await server?.stop();
-  server = await startIsolatedServer({ partSize: String(PART), minChunkedSize: '100000' });
+  server = await startIsolatedServer({ basePartSize: String(PART), minChunkedSize: '100000' });
 });
 afterAll(() => server?.stop());
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, SETTINGS, type SettingKey } from '../../src/config.js';
+import { formerNamesUsed, loadConfig, SETTINGS, type SettingKey } from '../../src/config.js';
 
 const MiB = 1024 * 1024;
 type Flags = Partial<Record<SettingKey, string>>;
@@ -50,11 +50,11 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['seconds as milliseconds', { sessionTtl: '60', downloadLinkTtl: '2', sweepInterval: '5', requestTimeout: '0', idleTimeout: '7' },
+    ['seconds as milliseconds', { sessionLifetime: '60', downloadLinkTtl: '2', sweepInterval: '5', requestTimeout: '0', idleTimeout: '7' },
       { sessionLifetimeMs: 60_000, downloadLinkTtlMs: 2000, sweepIntervalMs: 5000, requestTimeoutMs: 0, idleTimeoutMs: 7000 }],
     ['0 open sessions as no limit', { maxOpenSessions: '0' }, { maxOpenSessions: null }],
     ['the discard limit as the largest part size handed out (1 MiB doubled until 100 MiB fit in 10 parts)',
-      { partSize: String(MiB), maxParts: '10', maxFileSize: String(100 * MiB) }, { discardLimit: 16 * MiB }],
+      { basePartSize: String(MiB), maxParts: '10', maxFileSize: String(100 * MiB) }, { discardLimit: 16 * MiB }],
     ['a discard limit and timeout of their own', { discardLimit: '0', discardTimeout: '5' }, { discardLimit: 0, discardTimeoutMs: 5000 }],
     ['a quota of 0 as a quota', { storageQuota: '0' }, { storageQuota: 0 }],
     ['a quota', { storageQuota: '1000000' }, { storageQuota: 1_000_000 }],
@@ -85,14 +85,15 @@ describe('loadConfig', () => {
 
   it.each([
     ['a negative port', { port: '-1' }, /PARTWAY_PORT \(--port\)/],
-    ['a port that is not a number', { port: 'http' }, /PARTWAY_PORT \(--port\) must be a whole number of at least 0, not "http"/],
+    ['a port that is not a number', { port: 'http' }, /PARTWAY_PORT \(--port\) must be a whole number from 0 to 65535, not "http"/],
     ['a fraction', { maxParts: '1.5' }, /PARTWAY_MAX_PARTS \(--max-parts\)/],
     ['an exponent', { maxFileSize: '1e12' }, /PARTWAY_MAX_FILE_SIZE/],
-    ['hexadecimal', { partSize: '0x100000' }, /PARTWAY_PART_SIZE/],
+    ['hexadecimal', { basePartSize: '0x100000' }, /PARTWAY_BASE_PART_SIZE/],
     ['spaces around a number', { port: ' 80' }, /PARTWAY_PORT/],
+    ['a port past 65535', { port: '65536' }, /PARTWAY_PORT \(--port\) must be a whole number from 0 to 65535, not "65536"/],
     ['a number beyond the safe integers', { maxFileSize: '9007199254740993' }, /PARTWAY_MAX_FILE_SIZE/],
-    ['a part size of 0', { partSize: '0' }, /PARTWAY_PART_SIZE \(--part-size\) must be a whole number of at least 1/],
-    ['a session lifetime of 0', { sessionTtl: '0' }, /PARTWAY_SESSION_TTL/],
+    ['a part size of 0', { basePartSize: '0' }, /PARTWAY_BASE_PART_SIZE \(--base-part-size\) must be a whole number of at least 1/],
+    ['a session lifetime of 0', { sessionLifetime: '0' }, /PARTWAY_SESSION_LIFETIME/],
     ['a download link lifetime of 0', { downloadLinkTtl: '0' }, /PARTWAY_DOWNLOAD_LINK_TTL/],
     ['a sweep interval of 0', { sweepInterval: '0' }, /PARTWAY_SWEEP_INTERVAL/],
     ['a JSON body limit under 1 KiB', { jsonBodyLimit: '1023' }, /PARTWAY_JSON_BODY_LIMIT/],
@@ -102,7 +103,7 @@ describe('loadConfig', () => {
     ['a database URL that is not PostgreSQL', { databaseUrl: 'mysql://db/partway' }, /PARTWAY_DATABASE_URL/],
     ['a file path as the database', { databaseUrl: '/var/lib/partway.db' }, /PARTWAY_DATABASE_URL/],
     ['an S3 endpoint without a bucket', { s3Endpoint: 'http://127.0.0.1:9000' }, /PARTWAY_S3_ENDPOINT needs PARTWAY_S3_BUCKET/],
-    ['parts under 5 MiB with S3', { s3Bucket: 'bytes', partSize: String(5 * MiB - 1) }, /at least 5242880 bytes with S3/],
+    ['parts under 5 MiB with S3', { s3Bucket: 'bytes', basePartSize: String(5 * MiB - 1) }, /at least 5242880 bytes with S3/],
     ['an origin without a scheme', { corsOrigins: 'app.example.com' }, /PARTWAY_CORS_ORIGINS: "app.example.com"/],
     ['an origin with a path', { corsOrigins: 'https://ok.example.com,https://app.example.com/path' }, /"https:\/\/app.example.com\/path"/],
   ])('refuses %s at start with a TypeError naming the setting', (_, flags: Flags, message) => {
@@ -123,7 +124,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ requestTimeout: '0' }, {}).tuning.partWriteLeaseMs).toBe(120_000);
   });
 
+  it('reads a setting\'s former variable name after its current one, and says which names are former', () => {
+    expect(loadConfig({}, { PARTWAY_PART_SIZE: '1048576' }).basePartSize).toBe(1048576);
+    expect(loadConfig({}, { PARTWAY_SESSION_TTL: '60' }).sessionLifetimeMs).toBe(60_000);
+    expect(loadConfig({}, { PARTWAY_PART_SIZE: '1048576', PARTWAY_BASE_PART_SIZE: '2097152' }).basePartSize).toBe(2097152);
+    expect(formerNamesUsed(['--session-ttl'], { PARTWAY_PART_SIZE: '1048576' })).toEqual([
+      'PARTWAY_PART_SIZE is now PARTWAY_BASE_PART_SIZE', '--session-ttl is now --session-lifetime',
+    ]);
+    expect(formerNamesUsed([], {})).toEqual([]);
+  });
+
+  it('takes an empty variable as unset: the default applies', () => {
+    expect(loadConfig({}, { PARTWAY_PORT: '', PARTWAY_MAX_PARTS: '' })).toMatchObject({ port: 8080, maxParts: 10_000 });
+  });
+
   it('accepts 5 MiB parts with S3', () => {
-    expect(loadConfig({ s3Bucket: 'bytes', partSize: String(5 * MiB) }, {}).basePartSize).toBe(5 * MiB);
+    expect(loadConfig({ s3Bucket: 'bytes', basePartSize: String(5 * MiB) }, {}).basePartSize).toBe(5 * MiB);
   });
 });

@@ -22,7 +22,7 @@ let big: TestFile;
 
 beforeAll(async () => {
   [server, browser, big] = await Promise.all([
-    startServer({ partSize: String(PART), minChunkedSize: '1000000' }),
+    startServer({ basePartSize: String(PART), minChunkedSize: '1000000' }),
     launchChromium(),
     files.write('big.bin', SIZE),
   ]);

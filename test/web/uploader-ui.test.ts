@@ -23,7 +23,7 @@ let browser: Browser;
 const files = new TempFiles();
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ partSize: String(PART), minChunkedSize: '1000000' }), launchChromium()]);
+  [server, browser] = await Promise.all([startServer({ basePartSize: String(PART), minChunkedSize: '1000000' }), launchChromium()]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -278,7 +278,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web uploader', () => {
   });
 
   it('explains a full quota', async () => {
-    const limited = await startServer({ partSize: String(PART), minChunkedSize: '1000000', storageQuota: '10000000' });
+    const limited = await startServer({ basePartSize: String(PART), minChunkedSize: '1000000', storageQuota: '10000000' });
     try {
       const token = await limited.tokenFor('quota');
       const { context, page, errors } = await openUploader(browser, limited.url, token);
@@ -303,7 +303,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web uploader', () => {
   it('explains an expired session, and Retry starts a new one', async () => {
     const ttlSeconds = 5;
     const clock = new AdvancingClock();
-    const shortLived = await startServer({ partSize: String(PART), minChunkedSize: '1000000', sessionTtl: String(ttlSeconds) }, { now: clock.now });
+    const shortLived = await startServer({ basePartSize: String(PART), minChunkedSize: '1000000', sessionLifetime: String(ttlSeconds) }, { now: clock.now });
     try {
       const token = await shortLived.tokenFor('expiry');
       const { context, page, errors } = await openUploader(browser, shortLived.url, token);
