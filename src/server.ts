@@ -9,7 +9,7 @@ import { UploadSessions } from './core/upload-sessions.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { serveWebUploader } from './http/web.js';
-import { openStores, type Stores } from './stores.js';
+import { openStores, type Stores } from './stores/open.js';
 
 export interface Partway {
   app: FastifyInstance;

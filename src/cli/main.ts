@@ -67,7 +67,7 @@ const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL meta
 
 async function withTokens<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
   const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
-  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores.js'), import('../core/tokens.js')]);
+  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores/open.js'), import('../core/tokens.js')]);
   const metadata = await openMetadata(config);
   try {
     return await work(new Tokens(metadata));
