@@ -213,3 +213,25 @@ export interface Page<T> {
   total: number;
   entries: T[];
 }
+
+/** Box's `sort` for a folder's items: always folders first, then by this key (ties by id), in `direction`. */
+export interface ChildOrder {
+  by: 'name' | 'id' | 'date' | 'size';
+  direction: 'ASC' | 'DESC';
+}
+
+/** The sort keys of the last item of a page, so the next page starts after it (marker paging). */
+export interface ChildPosition {
+  type: 'file' | 'folder';
+  /** The item's value of `order.by`: its name key, modification time, size (0 for folders) or id. */
+  value: string | number;
+  id: string;
+}
+
+export interface ChildrenQuery {
+  order: ChildOrder;
+  /** Keyset paging: only the children after this position; otherwise `offset` children are skipped. */
+  after?: ChildPosition | undefined;
+  offset?: number | undefined;
+  limit: number;
+}

@@ -1,5 +1,5 @@
 import type {
-  BlobKey, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
+  BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
   PartRecord, PartWrite, RecordPartResult, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 
@@ -33,6 +33,8 @@ export interface MetadataStore {
   getItem(id: string): Promise<ItemRecord | undefined>;
   findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined>;
   listChildren(parentId: string, offset: number, limit: number): Promise<Page<ItemRecord>>;
+  /** A page of a folder's children in a chosen order, by offset or after a position (`total` counts them all). */
+  listChildrenOrdered(parentId: string, query: ChildrenQuery): Promise<Page<ItemRecord>>;
   /** The folders above an item, root first (Box's `path_collection`). */
   ancestors(itemId: string): Promise<FolderRecord[]>;
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { nameKey } from '../../src/core/names.js';
 import {
-  asBlobKey, asPartRef, asUploadRef, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
+  asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
   type TokenRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
 } from '../../src/core/model.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
@@ -384,6 +384,54 @@ export function describeMetadataStore(
         expect(await store.ancestors(a.id)).toEqual([root]);
         expect(await store.ancestors(alice.rootFolderId)).toEqual([]);
         expect(await store.ancestors('987654321')).toEqual([]);
+      });
+    });
+
+    describe('listChildrenOrdered', () => {
+      /** Walks every page after the previous page's last item, as marker paging does. */
+      async function walk(parentId: string, order: ChildOrder, limit: number): Promise<string[]> {
+        const names: string[] = [];
+        let after: ChildPosition | undefined;
+        for (;;) {
+          const page = await store.listChildrenOrdered(parentId, { order, after, limit });
+          names.push(...page.entries.map((item) => item.name));
+          const last = page.entries.at(-1);
+          if (page.entries.length < limit || !last) return names;
+          const value = order.by === 'name' ? nameKey(last.name) : order.by === 'id' ? Number(last.id)
+            : order.by === 'date' ? last.modifiedAt : last.type === 'file' ? last.size : 0;
+          after = { type: last.type, value, id: last.id };
+        }
+      }
+
+      it('lists folders first, then by the chosen key and direction, by offset or after a position', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const root = alice.rootFolderId;
+        await fileIn(alice, root, 'b.txt', { size: 30, now: T0 + 3 });
+        await folderIn(alice, root, 'Zeta', T0 + 1);
+        await fileIn(alice, root, 'a.txt', { size: 10, now: T0 + 5 });
+        await folderIn(alice, root, 'alpha', T0 + 4);
+        await fileIn(alice, root, 'C.txt', { size: 20, now: T0 + 2 });
+
+        const byName: ChildOrder = { by: 'name', direction: 'ASC' };
+        const all = await store.listChildrenOrdered(root, { order: byName, limit: 100 });
+        expect(all.total).toBe(5);
+        expect(all.entries.map((item) => item.name)).toEqual(['alpha', 'Zeta', 'a.txt', 'b.txt', 'C.txt']);
+        expect((await store.listChildrenOrdered(root, { order: byName, offset: 3, limit: 1 })).entries.map((i) => i.name)).toEqual(['b.txt']);
+        for (const limit of [1, 2, 3, 5]) expect(await walk(root, byName, limit)).toEqual(['alpha', 'Zeta', 'a.txt', 'b.txt', 'C.txt']);
+        expect(await walk(root, { by: 'name', direction: 'DESC' }, 2)).toEqual(['Zeta', 'alpha', 'C.txt', 'b.txt', 'a.txt']);
+        expect(await walk(root, { by: 'size', direction: 'DESC' }, 2)).toEqual(['alpha', 'Zeta', 'b.txt', 'C.txt', 'a.txt']);
+        expect(await walk(root, { by: 'date', direction: 'ASC' }, 2)).toEqual(['Zeta', 'alpha', 'C.txt', 'b.txt', 'a.txt']);
+        expect(await walk(root, { by: 'id', direction: 'DESC' }, 1)).toEqual(['alpha', 'Zeta', 'C.txt', 'a.txt', 'b.txt']);
+      });
+
+      it('a position past the last child gives an empty page; an empty folder has none', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'only.txt');
+        const order: ChildOrder = { by: 'name', direction: 'ASC' };
+        const after: ChildPosition = { type: 'file', value: nameKey(file.name), id: file.id };
+        expect(await store.listChildrenOrdered(alice.rootFolderId, { order, after, limit: 10 })).toEqual({ total: 1, entries: [] });
+        const empty = await folderIn(alice, alice.rootFolderId, 'empty');
+        expect(await store.listChildrenOrdered(empty.id, { order, limit: 10 })).toEqual({ total: 0, entries: [] });
       });
     });
 

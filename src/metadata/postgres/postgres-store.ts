@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { MetadataUnavailableError } from '../../core/store-errors.js';
+import { childOrderSql } from '../child-order.js';
 import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import {
-  asPartRef, type BlobKey, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
+  asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
   type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
@@ -113,6 +114,16 @@ export class PostgresMetadataStore implements MetadataStore {
     const [count] = await this.#query('SELECT count(*) AS n FROM items WHERE parent_id = $1', [parentId]);
     const rows = await this.#query(`${ITEM_SELECT} WHERE items.parent_id = $1
       ORDER BY items.type DESC, items.name_key COLLATE "C", items.id LIMIT $2 OFFSET $3`, [parentId, limit, offset]);
+    return { total: Number(count!.n), entries: rows.map(toItem) };
+  }
+
+  async listChildrenOrdered(parentId: string, query: ChildrenQuery): Promise<Page<ItemRecord>> {
+    const params: unknown[] = [parentId];
+    const { where, orderBy } = childOrderSql(query, (value) => `$${params.push(value)}`, ' COLLATE "C"');
+    const limit = `$${params.push(query.limit)}`;
+    const offset = `$${params.push(query.after ? 0 : query.offset ?? 0)}`;
+    const [count] = await this.#query('SELECT count(*) AS n FROM items WHERE parent_id = $1', [parentId]);
+    const rows = await this.#query(`${ITEM_SELECT} WHERE items.parent_id = $1${where} ORDER BY ${orderBy} LIMIT ${limit} OFFSET ${offset}`, params);
     return { total: Number(count!.n), entries: rows.map(toItem) };
   }
 

@@ -1,14 +1,15 @@
 import Database from 'better-sqlite3';
 import {
-  asPartRef, type BlobKey, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
+  asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
   type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
 import { StorageFullError } from '../../core/store-errors.js';
 import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
+import { childOrderSql } from '../child-order.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { prepareStatements, type Statements } from './statements.js';
+import { ITEM_COLUMNS, ITEM_FROM, prepareStatements, type Statements } from './statements.js';
 import { SqliteTransaction } from './transaction.js';
 import { WalSync } from './wal-sync.js';
 
@@ -30,6 +31,8 @@ export class SqliteMetadataStore implements MetadataStore {
    * statement of the process waits for its end: none may see its uncommitted rows or run inside it.
    */
   #open: Promise<void> | undefined;
+  /** listChildrenOrdered's statements, one per order (and with or without a position). */
+  readonly #orderedChildren = new Map<string, Database.Statement>();
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -138,6 +141,20 @@ export class SqliteMetadataStore implements MetadataStore {
       const total = (this.#sql.countChildren.get(parentId) as { n: number }).n;
       const rows = this.#sql.children.all(parentId, limit, offset) as Row[];
       return { total, entries: rows.map(toItem) };
+    });
+  }
+
+  async listChildrenOrdered(parentId: string, query: ChildrenQuery): Promise<Page<ItemRecord>> {
+    const params: unknown[] = [parentId];
+    const { where, orderBy } = childOrderSql(query, (value) => (params.push(value), '?'));
+    params.push(query.limit, query.after ? 0 : query.offset ?? 0);
+    const sql = `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.parent_id = ?${where} ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
+    let statement = this.#orderedChildren.get(sql);
+    if (!statement) this.#orderedChildren.set(sql, statement = this.#db.prepare(sql));
+    const prepared = statement;
+    return this.#read(() => {
+      const total = (this.#sql.countChildren.get(parentId) as { n: number }).n;
+      return { total, entries: (prepared.all(...params) as Row[]).map(toItem) };
     });
   }
 

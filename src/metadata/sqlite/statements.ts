@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
-const ITEM_COLUMNS = `items.*, file_versions.blob_key AS blob_key`;
-const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
+export const ITEM_COLUMNS = `items.*, file_versions.blob_key AS blob_key`;
+export const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = items.version_id`;
 
 /** Every statement of the SQLite store, by name. */
 const SQL = {
