@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
+import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, rethrowStorageFull } from './errors.js';
 import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
+import { markerAfter, positionOf } from './item-markers.js';
 import { checkItemName, nameKey } from './names.js';
 
 export interface Downloadable {
@@ -17,6 +18,20 @@ export interface Downloadable {
 
 /** The id every user's root folder has on the wire. */
 export const ROOT_FOLDER_ID = '0';
+
+/** A page of a folder's items: by `offset`, or with `marker` paging (`marker` undefined for the first page). */
+export interface ItemsQuery {
+  order: ChildOrder;
+  limit: number;
+  offset?: number | undefined;
+  useMarker?: boolean | undefined;
+  marker?: string | undefined;
+}
+
+export interface ItemsPage extends Page<ItemRecord> {
+  /** With marker paging, where the next page starts; null after the last page. */
+  nextMarker: string | null;
+}
 
 export interface SimpleUpload {
   name: string;
@@ -76,6 +91,20 @@ export class Folders {
   async list(user: UserRecord, folderId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
     const folder = await this.folder(user, folderId);
     return this.#metadata.listChildren(folder.id, offset, limit);
+  }
+
+  async listItems(user: UserRecord, folderId: string, query: ItemsQuery): Promise<ItemsPage> {
+    const folder = await this.folder(user, folderId);
+    if (!query.useMarker) {
+      const page = await this.#metadata.listChildrenOrdered(folder.id, { order: query.order, offset: query.offset ?? 0, limit: query.limit });
+      return { ...page, nextMarker: null };
+    }
+    const after = query.marker === undefined ? undefined : positionOf(query.marker, query.order);
+    // One more than asked tells whether another page follows, so the last page says so.
+    const page = await this.#metadata.listChildrenOrdered(folder.id, { order: query.order, after, limit: query.limit + 1 });
+    const entries = page.entries.slice(0, query.limit);
+    const more = page.entries.length > query.limit;
+    return { total: page.total, entries, nextMarker: more ? markerAfter(entries.at(-1)!, query.order) : null };
   }
 
   async deleteFile(user: UserRecord, id: string, ifMatch?: string): Promise<void> {

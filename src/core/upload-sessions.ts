@@ -88,24 +88,50 @@ export class UploadSessions {
   }
 
   async create(user: UserRecord, request: { folderId: string; fileName: string; fileSize: number }): Promise<UploadSessionRecord> {
-    checkItemName(request.fileName);
-    this.#checkFileSize(request.fileSize);
-    const folder = await this.#folders.folder(user, request.folderId);
-    const conflict = await this.#metadata.findChild(folder.id, nameKey(request.fileName));
-    if (conflict) throw new ItemConflictError(conflict);
+    const folder = await this.#newFileTarget(user, request.folderId, request.fileName, () => this.#checkFileSize(request.fileSize));
     return this.#open(user, { folderId: folder.id, fileId: null, fileName: request.fileName, fileSize: request.fileSize });
   }
 
   async createForVersion(user: UserRecord, fileId: string, request: { fileName?: string | undefined; fileSize: number }): Promise<UploadSessionRecord> {
-    const file = await this.#folders.file(user, fileId);
-    const fileName = request.fileName ?? file.name;
+    const { file, fileName } = await this.#versionTarget(user, fileId, request.fileName, () => this.#checkFileSize(request.fileSize));
+    return this.#open(user, { folderId: file.parentId, fileId: file.id, fileName, fileSize: request.fileSize });
+  }
+
+  /**
+   * Box's preflight check (`OPTIONS /files/content`): the checks an upload of a new file would make
+   * (name, folder, name in use, maximum size, quota), for a simple or a chunked upload, so no minimum size.
+   */
+  async preflightNewFile(user: UserRecord, request: { folderId: string; fileName: string; fileSize?: number | undefined }): Promise<void> {
+    await this.#newFileTarget(user, request.folderId, request.fileName, () => this.#checkMaxFileSize(request.fileSize));
+    await this.#checkQuota(user, request.fileSize);
+  }
+
+  /** The preflight check of a new version (`OPTIONS /files/{id}/content`), optionally renaming the file. */
+  async preflightNewVersion(user: UserRecord, fileId: string, request: { fileName?: string | undefined; fileSize?: number | undefined }): Promise<void> {
+    await this.#versionTarget(user, fileId, request.fileName, () => this.#checkMaxFileSize(request.fileSize));
+    await this.#checkQuota(user, request.fileSize);
+  }
+
+  /** The folder a new file would go to, once its name, size (`checkSize`) and the name's being free are checked. */
+  async #newFileTarget(user: UserRecord, folderId: string, fileName: string, checkSize: () => void) {
     checkItemName(fileName);
-    this.#checkFileSize(request.fileSize);
+    checkSize();
+    const folder = await this.#folders.folder(user, folderId);
+    const conflict = await this.#metadata.findChild(folder.id, nameKey(fileName));
+    if (conflict) throw new ItemConflictError(conflict);
+    return folder;
+  }
+
+  async #versionTarget(user: UserRecord, fileId: string, newName: string | undefined, checkSize: () => void) {
+    const file = await this.#folders.file(user, fileId);
+    const fileName = newName ?? file.name;
+    checkItemName(fileName);
+    checkSize();
     if (nameKey(fileName) !== nameKey(file.name)) {
       const conflict = await this.#metadata.findChild(file.parentId, nameKey(fileName));
       if (conflict) throw new ItemConflictError(conflict);
     }
-    return this.#open(user, { folderId: file.parentId, fileId: file.id, fileName, fileSize: request.fileSize });
+    return { file, fileName };
   }
 
   /** A session the user may see: active or committed. */
@@ -204,9 +230,28 @@ export class UploadSessions {
       throw new BoxError('file_size_too_small',
         `A chunked upload needs at least ${this.#limits.minChunkedFileSize} bytes; use the simple upload for smaller files`);
     }
-    if (fileSize > this.#limits.maxFileSize) {
+    this.#checkMaxFileSize(fileSize);
+  }
+
+  #checkMaxFileSize(fileSize: number | undefined): void {
+    if (fileSize !== undefined && fileSize > this.#limits.maxFileSize) {
       throw new BoxError('file_size_limit_exceeded', `The file is larger than the maximum of ${this.#limits.maxFileSize} bytes`);
     }
+  }
+
+  /** The same test as a session's creation (createSession), made ahead of it, so not a promise. */
+  async #checkQuota(user: UserRecord, fileSize: number | undefined): Promise<void> {
+    const quota = this.#limits.storageQuota;
+    if (quota === null || fileSize === undefined) return;
+    const used = await this.#metadata.storageUsed(user.id);
+    if (used + fileSize > quota) {
+      throw new BoxError('storage_limit_exceeded', `Account storage limit reached: ${used} of ${quota} bytes used`);
+    }
+  }
+
+  /** What Box's `GET /users/me` reports: bytes held and allowed, and the largest file. */
+  async storage(user: UserRecord): Promise<{ used: number; quota: number | null; maxFileSize: number }> {
+    return { used: await this.#metadata.storageUsed(user.id), quota: this.#limits.storageQuota, maxFileSize: this.#limits.maxFileSize };
   }
 
   async #open(user: UserRecord, target: Pick<UploadSessionRecord, 'folderId' | 'fileId' | 'fileName' | 'fileSize'>): Promise<UploadSessionRecord> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import cors from '@fastify/cors';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
 import { requireBearerToken } from './auth.js';
@@ -17,8 +17,20 @@ import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
 import { healthRoutes } from './routes/health.js';
+import { preflightRoutes, reachabilityRoute } from './routes/preflight.js';
 import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
+
+/**
+ * Every request header Box's clients send from a browser: the SDKs (`x-box-ua`, `as-user`,
+ * `boxapi` for shared links) and Box UI Elements' ContentUploader (`x-box-client-*`, and
+ * `x-file-name`/`x-file-size` on its reachability test).
+ */
+const BOX_REQUEST_HEADERS = [
+  'authorization', 'content-type', 'content-range', 'digest', 'if-match', 'if-none-match', 'content-md5', 'x-box-ua',
+  'box-notifications', 'as-user', 'boxapi', 'x-rep-hints', 'x-box-client-name', 'x-box-client-version',
+  'x-box-client-event-info', 'x-file-name', 'x-file-size',
+];
 
 export interface AppOptions {
   /** Requests per token per minute on this node; 0 for no limit. */
@@ -117,13 +129,17 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
 
   // Before the API, so that a browser's preflight is answered before any token is asked for.
   if (options.corsOrigins === '*' || options.corsOrigins.length > 0) {
-    app.register(cors, {
+    const corsOptions = {
       origin: options.corsOrigins === '*' ? true : options.corsOrigins,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'content-type', 'content-range', 'digest', 'if-match', 'content-md5', 'x-box-ua', 'box-notifications', 'as-user'],
+      allowedHeaders: BOX_REQUEST_HEADERS,
       exposedHeaders: ['box-request-id', 'retry-after', 'etag', 'content-range', 'location'],
       maxAge: 600,
-    });
+    };
+    // An OPTIONS without Access-Control-Request-Method is not a CORS preflight but Box's upload
+    // preflight check: it gets CORS headers and goes on to its route.
+    app.register(cors, () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
+      callback(null, { ...corsOptions, preflight: request.headers['access-control-request-method'] !== undefined }));
   }
   const api = async (scope: FastifyInstance) => {
     if (options.rateLimitPerMinute > 0) await limitRequestRate(scope, options.rateLimitPerMinute);
@@ -135,11 +151,13 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     uploadSessionRoutes(scope, context);
     fileRoutes(scope, context);
     folderRoutes(scope, context);
-    userRoutes(scope);
+    preflightRoutes(scope, context);
+    userRoutes(scope, context);
   };
   app.register(api, { prefix: '/2.0' });
   app.register(api, { prefix: '/api/2.0' });
   app.register(async (scope) => downloadRoutes(scope, context));
+  app.register(async (scope) => reachabilityRoute(scope));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
   options.web?.(app);
   return app;

@@ -1,4 +1,4 @@
-import type { FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
+import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
 import { ROOT_FOLDER_ID } from '../core/folders.js';
 
 /** Box's JSON shapes (../shared/spec/BOX-API.md §2). Strings stay strings and numbers numbers: the SDKs type-check them. */
@@ -87,14 +87,17 @@ export function presentFile(file: FileRecord, path: readonly FolderRecord[], own
   };
 }
 
-export function presentFolder(folder: FolderRecord, path: readonly FolderRecord[], owner: UserRecord,
-  items: { total: number; entries: ItemRecord[]; offset: number; limit: number }) {
+/** Box's standard Folder, without its items. */
+export function presentFolderOnly(folder: FolderRecord, path: readonly FolderRecord[], owner: UserRecord) {
   const user = presentUser(owner);
   const parent = path[path.length - 1];
   return {
     ...presentFolderMini(folder),
     created_at: boxDate(folder.createdAt),
     modified_at: boxDate(folder.modifiedAt),
+    // A folder has no content of its own; Box reports its own times here too.
+    content_created_at: boxDate(folder.createdAt),
+    content_modified_at: boxDate(folder.modifiedAt),
     description: '',
     path_collection: pathCollection(path),
     created_by: user,
@@ -103,16 +106,34 @@ export function presentFolder(folder: FolderRecord, path: readonly FolderRecord[
     shared_link: null,
     parent: parent ? presentFolderMini(parent) : null,
     item_status: 'active',
-    item_collection: presentItems(items),
   };
 }
 
-export function presentItems(items: { total: number; entries: ItemRecord[]; offset: number; limit: number }) {
-  return {
-    total_count: items.total,
-    entries: items.entries.map(presentItemMini),
-    offset: items.offset,
-    limit: items.limit,
-    order: [{ by: 'type', direction: 'ASC' }, { by: 'name', direction: 'ASC' }],
-  };
+export function presentFolder(folder: FolderRecord, path: readonly FolderRecord[], owner: UserRecord, items: ItemsAnswer) {
+  return { ...presentFolderOnly(folder, path, owner), item_collection: presentItems(items) };
+}
+
+/** An item in its standard shape (what `fields` picks from); `path` is the folders above it. */
+export function presentItemFull(item: ItemRecord, path: readonly FolderRecord[], owner: UserRecord) {
+  return item.type === 'file' ? presentFile(item, path, owner) : presentFolderOnly(item, path, owner);
+}
+
+export interface ItemsAnswer {
+  total: number;
+  entries: ItemRecord[];
+  offset: number;
+  limit: number;
+  order?: ChildOrder | undefined;
+  /** Present with marker paging: then Box sends `next_marker` instead of `total_count` and `offset`. */
+  nextMarker?: string | null | undefined;
+  /** Each entry's shape; the mini shape when absent. */
+  present?: ((item: ItemRecord) => Record<string, unknown>) | undefined;
+}
+
+export function presentItems(items: ItemsAnswer) {
+  const order = items.order ?? { by: 'name', direction: 'ASC' };
+  const entries = items.entries.map(items.present ?? presentItemMini);
+  const sorted = [{ by: 'type', direction: 'ASC' }, { by: order.by, direction: order.direction }];
+  if (items.nextMarker !== undefined) return { entries, limit: items.limit, next_marker: items.nextMarker, order: sorted };
+  return { total_count: items.total, entries, offset: items.offset, limit: items.limit, order: sorted };
 }

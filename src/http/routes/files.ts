@@ -10,6 +10,7 @@ import {
   deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadAttributesSchema, simpleUploadSchema, simpleUploadVersionAttributesSchema,
   simpleUploadVersionSchema,
 } from '../schemas.js';
+import { requestedFields, withFields } from '../fields.js';
 
 type WithId = { Params: { id: string } };
 
@@ -26,8 +27,10 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
   app.get<WithId>('/files/:id', { schema: fileSchema }, async (request) => {
+    const fields = requestedFields(request.query);
     const file = await folders.file(request.user, request.params.id);
-    return presentFile(file, await folders.pathOf(file), request.user);
+    const full = presentFile(file, await folders.pathOf(file), request.user);
+    return withFields(full, fields, full);
   });
 
   app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {
@@ -46,6 +49,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   app.post('/files/content', { schema: simpleUploadSchema }, async (request, reply) => {
+    const answerFields = requestedFields(request.query);
     const file = await readSimpleUpload(request, (fields, stream) => {
       const attributes = validated<SimpleUploadAttributes>(request, simpleUploadAttributesSchema, fields, 'attributes');
       return folders.uploadFile(request.user, String(attributes.parent.id), {
@@ -55,10 +59,12 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
       }, stream);
     });
     context.metrics.bytesReceived.inc(file.size);
-    return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });
+    const full = presentFile(file, await folders.pathOf(file), request.user);
+    return reply.code(201).send({ total_count: 1, entries: [withFields(full, answerFields, full)] });
   });
 
   app.post<WithId>('/files/:id/content', { schema: simpleUploadVersionSchema }, async (request, reply) => {
+    const answerFields = requestedFields(request.query);
     const file = await readSimpleUpload(request, (fields, stream) => {
       const attributes = validated<SimpleUploadVersionAttributes>(request, simpleUploadVersionAttributesSchema, fields, 'attributes');
       return folders.uploadVersion(request.user, request.params.id, {

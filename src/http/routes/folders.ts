@@ -1,15 +1,16 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { paging, type PagingQuery } from '../parse.js';
-import { presentFolder, presentItems } from '../present.js';
+import { itemsQuery, requestedFields, withFields } from '../fields.js';
+import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
 import { createFolderSchema, folderItemsSchema, folderSchema } from '../schemas.js';
+import type { FolderRecord } from '../../core/model.js';
 
 type WithId = { Params: { id: string } };
 
 /** The body as its schema (../schemas.ts) lets it through. */
 interface CreateFolderBody { name: string; parent: { id: string | number } }
 
-const ITEM_PAGING = { limit: 100, maxLimit: 1000, maxOffset: Number.MAX_SAFE_INTEGER };
+const ITEM_PAGING = { limit: 100, maxLimit: 1000 };
 
 /** Folders: the root is "0" for every user. */
 export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -17,20 +18,43 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.post<{ Body: CreateFolderBody }>('/folders', { schema: createFolderSchema }, async (request, reply) => {
     const { name, parent } = request.body;
+    const fields = requestedFields(request.query);
     const folder = await folders.createFolder(request.user, String(parent.id), name);
     const path = await folders.pathOf(folder);
-    return reply.code(201).send(presentFolder(folder, path, request.user, { total: 0, entries: [], offset: 0, limit: ITEM_PAGING.limit }));
+    const items = { total: 0, entries: [], offset: 0, limit: ITEM_PAGING.limit };
+    return reply.code(201).send(withFields(
+      { ...presentFolderOnly(folder, path, request.user), item_collection: presentItems(items) },
+      fields, presentFolder(folder, path, request.user, items)));
   });
 
   app.get<WithId>('/folders/:id', { schema: folderSchema }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const fields = requestedFields(query);
     const folder = await folders.folder(request.user, request.params.id);
-    const items = await folders.list(request.user, request.params.id, 0, ITEM_PAGING.limit);
-    return presentFolder(folder, await folders.pathOf(folder), request.user, { ...items, offset: 0, limit: ITEM_PAGING.limit });
+    const path = await folders.pathOf(folder);
+    // The folder's first page of items, in the order asked for (Box's `sort`, `direction`, `offset`, `limit`).
+    const itemsWanted = fields === undefined || fields.includes('item_collection');
+    const collection = itemsWanted ? await itemsAnswer(request, folder, { ...query, usemarker: undefined, marker: undefined }, undefined) : undefined;
+    const full = { ...presentFolderOnly(folder, path, request.user), ...(collection && { item_collection: presentItems(collection) }) };
+    return withFields(full, fields, full);
   });
 
-  app.get<WithId & { Querystring: PagingQuery }>('/folders/:id/items', { schema: folderItemsSchema }, async (request) => {
-    const { offset, limit } = paging(request.query, ITEM_PAGING);
-    const items = await folders.list(request.user, request.params.id, offset, limit);
-    return presentItems({ ...items, offset, limit });
+  app.get<WithId>('/folders/:id/items', { schema: folderItemsSchema }, async (request) => {
+    const folder = await folders.folder(request.user, request.params.id);
+    const query = request.query as Record<string, unknown>;
+    return presentItems(await itemsAnswer(request, folder, query, requestedFields(query)));
   });
+
+  /** A page of a folder's items, each in the shape `fields` asks for (the mini shape by default). */
+  async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, query: Record<string, unknown>, fields: string[] | undefined) {
+    const wanted = itemsQuery(query, ITEM_PAGING);
+    const page = await folders.listItems(request.user, folder.id, wanted);
+    const childPath = [...await folders.pathOf(folder), folder];
+    return {
+      total: page.total, entries: page.entries, offset: wanted.offset ?? 0, limit: wanted.limit, order: wanted.order,
+      nextMarker: wanted.useMarker ? page.nextMarker : undefined,
+      present: fields && ((item: Parameters<typeof presentItemMini>[0]) =>
+        withFields(presentItemFull(item, childPath, request.user), fields, presentItemMini(item))),
+    };
+  }
 }

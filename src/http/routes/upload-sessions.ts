@@ -9,6 +9,7 @@ import {
   abortSessionSchema, commitSchema, createSessionSchema, createVersionSessionSchema, listPartsSchema, logSessionEventSchema,
   sessionSchema, uploadPartSchema,
 } from '../schemas.js';
+import { requestedFields, withFields } from '../fields.js';
 
 type WithId = { Params: { id: string } };
 
@@ -58,6 +59,7 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
   });
 
   app.post<WithId & { Body: CommitBody }>('/files/upload_sessions/:id/commit', { schema: commitSchema }, async (request, reply) => {
+    const fields = requestedFields(request.query);
     const { parts, attributes } = request.body;
     const digest = singleHeader(request.headers.digest, 'Digest');
     const ifMatch = singleHeader(request.headers['if-match'], 'If-Match');
@@ -76,8 +78,8 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
       setRetryAfter(reply, outcome.retryAfterSeconds);
       return reply.code(202).send();
     }
-    const path = await folders.pathOf(outcome.file);
-    return reply.code(201).send({ total_count: 1, entries: [presentFile(outcome.file, path, request.user)] });
+    const full = presentFile(outcome.file, await folders.pathOf(outcome.file), request.user);
+    return reply.code(201).send({ total_count: 1, entries: [withFields(full, fields, full)] });
   });
 
   app.delete<WithId>('/files/upload_sessions/:id', { schema: abortSessionSchema }, async (request, reply) => {
