@@ -17,19 +17,18 @@ import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
 import { healthRoutes } from './routes/health.js';
-import { preflightRoutes, reachabilityRoute } from './routes/preflight.js';
+import { preflightRoutes } from './routes/preflight.js';
 import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
 
 /**
  * Every request header Box's clients send from a browser: the SDKs (`x-box-ua`, `as-user`,
- * `boxapi` for shared links) and Box UI Elements' ContentUploader (`x-box-client-*`, and
- * `x-file-name`/`x-file-size` on its reachability test).
+ * `boxapi` for shared links) and Box UI Elements' ContentUploader (`x-box-client-*`).
  */
 const BOX_REQUEST_HEADERS = [
   'authorization', 'content-type', 'content-range', 'digest', 'if-match', 'if-none-match', 'content-md5', 'x-box-ua',
   'box-notifications', 'as-user', 'boxapi', 'x-rep-hints', 'x-box-client-name', 'x-box-client-version',
-  'x-box-client-event-info', 'x-file-name', 'x-file-size',
+  'x-box-client-event-info',
 ];
 
 export interface AppOptions {
@@ -157,7 +156,6 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.register(api, { prefix: '/2.0' });
   app.register(api, { prefix: '/api/2.0' });
   app.register(async (scope) => downloadRoutes(scope, context));
-  app.register(async (scope) => reachabilityRoute(scope));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
   options.web?.(app);
   return app;

@@ -101,14 +101,6 @@ describe('preflight check (OPTIONS /files/content)', () => {
     // Any other OPTIONS that is not a CORS preflight is no route.
     expect((await call('OPTIONS', `${server.api}/folders/0`, { token: server.token, headers: { origin: 'https://app.example' } })).json.code).toBe('not_found');
   });
-
-  it('answers the ContentUploader\'s reachability test of the upload host', async () => {
-    const reply = await call('POST', `${server.url}/html5?reachability_test=run`, {
-      token: null, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8', 'x-file-name': 'reachability_pseudofile.txt' },
-      body: 'reachability_file=test_file_data',
-    });
-    expect(reply.status).toBe(200);
-  });
 });
 
 describe('fields, item_status and paging', () => {

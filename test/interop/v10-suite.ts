@@ -281,4 +281,26 @@ export function describeV10Interop(backend: string, start: () => Promise<TestSer
       expect(await download(client, file.id)).toEqual({ sha1: sha1Hex(data), size: data.length });
     });
   });
+
+  describe('the preflight check (OPTIONS /files/content)', () => {
+    it('preflightFileUploadCheck says where to upload, uploadWithPreflightCheck uploads there, and a taken name is a 409 naming the file', async () => {
+      const folder = await client.folders.createFolder({ name: 'preflight', parent: { id: '0' } });
+      const data = randomBytes(5000);
+      const check = { name: 'checked.txt', size: data.length, parent: { id: folder.id } };
+      const url = await client.uploads.preflightFileUploadCheck(check);
+      expect(url.uploadUrl).toBe(`${server.url}/api/2.0/files/content`);
+
+      const uploaded = await client.uploads.uploadWithPreflightCheck({ attributes: check, file: Readable.from([data]) });
+      const file = uploaded.entries![0]!;
+      expect(file).toMatchObject({ name: 'checked.txt', size: data.length, sha1: sha1Hex(data) });
+      expect(file.parent?.id).toBe(folder.id);
+
+      await expect(client.uploads.preflightFileUploadCheck(check)).rejects.toMatchObject({
+        // v10 keeps the code as the JSON text it read (quoted).
+        responseInfo: { statusCode: 409, code: expect.stringContaining('item_name_in_use'), contextInfo: { conflicts: { id: file.id, type: 'file' } } },
+      });
+      await expect(singleBaseClient.uploads.preflightFileUploadCheck({ ...check, parent: { id: '987654321' } }))
+        .rejects.toMatchObject({ responseInfo: { statusCode: 404 } });
+    });
+  });
 }

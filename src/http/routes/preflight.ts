@@ -46,15 +46,3 @@ function sizeOf(value: unknown): number | undefined {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new BoxError('invalid_file_size', 'size must be a whole number of bytes');
   return value;
 }
-
-/**
- * The ContentUploader tests an `upload_url` host it does not know before using it
- * (`POST <host>/html5?reachability_test=run`, no token); unanswered, it repeats the preflight ten
- * times and then uploads to its configured host anyway. Box's upload hosts answer it; so does Partway.
- */
-export function reachabilityRoute(app: FastifyInstance): void {
-  app.post('/html5', async (request, reply) => {
-    request.raw.resume();
-    return reply.code(200).send({});
-  });
-}

@@ -26,12 +26,17 @@ export interface TlsFront {
  * every request unchanged to Partway's plain-HTTP address. It listens two ways: as an https server
  * (for a browser told to map a name to 127.0.0.1) and as an HTTP CONNECT proxy that accepts only the
  * certificate's host names (for rclone, whose Box URLs are compiled in), so nothing on the machine
- * (no /etc/hosts, no system CA store) changes.
+ * (no /etc/hosts, no system CA store) changes. `target` may be given late (a function) when Partway
+ * must know the front's address first; `pages` may answer a request itself (a test page on the
+ * API's own origin).
  */
-export async function startTlsFront(target: string, certificates: TestCertificates, hosts: readonly string[]): Promise<TlsFront> {
-  const upstream = new URL(target);
+export async function startTlsFront(target: string | (() => string), certificates: TestCertificates, hosts: readonly string[],
+  options: { pages?: (request: IncomingMessage, response: ServerResponse) => boolean } = {}): Promise<TlsFront> {
   const log: RequestLogEntry[] = [];
   const forward = (request: IncomingMessage, response: ServerResponse) => {
+    // The test's own pages, served beside the API on the same origin.
+    if (options.pages?.(request, response)) return;
+    const upstream = new URL(typeof target === 'string' ? target : target());
     const entry: RequestLogEntry = { method: request.method ?? '', host: request.headers.host ?? '', url: request.url ?? '', status: 0 };
     log.push(entry);
     const outgoing = httpRequest({
