@@ -88,11 +88,6 @@ export class Folders {
     return result.created;
   }
 
-  async list(user: UserRecord, folderId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
-    const folder = await this.folder(user, folderId);
-    return this.#metadata.listChildren(folder.id, offset, limit);
-  }
-
   async listItems(user: UserRecord, folderId: string, query: ItemsQuery): Promise<ItemsPage> {
     const folder = await this.folder(user, folderId);
     if (!query.useMarker) {

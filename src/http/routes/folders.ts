@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ItemsQuery } from '../../core/folders.js';
 import type { ApiContext } from '../context.js';
 import { itemsQuery, requestedFields, withFields } from '../fields.js';
 import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
 import { createFolderSchema, folderItemsSchema, folderSchema } from '../schemas.js';
-import type { FolderRecord } from '../../core/model.js';
+import type { FolderRecord, ItemRecord } from '../../core/model.js';
 
 type WithId = { Params: { id: string } };
 
@@ -30,31 +31,33 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get<WithId>('/folders/:id', { schema: folderSchema }, async (request) => {
     const query = request.query as Record<string, unknown>;
     const fields = requestedFields(query);
+    // The folder's first page of items, in the order asked for (Box's `sort`, `direction`, `offset`, `limit`).
+    const wanted = itemsQuery({ ...query, usemarker: undefined, marker: undefined }, ITEM_PAGING);
     const folder = await folders.folder(request.user, request.params.id);
     const path = await folders.pathOf(folder);
-    // The folder's first page of items, in the order asked for (Box's `sort`, `direction`, `offset`, `limit`).
     const itemsWanted = fields === undefined || fields.includes('item_collection');
-    const collection = itemsWanted ? await itemsAnswer(request, folder, { ...query, usemarker: undefined, marker: undefined }, undefined) : undefined;
+    const collection = itemsWanted ? await itemsAnswer(request, folder, wanted, undefined) : undefined;
     const full = { ...presentFolderOnly(folder, path, request.user), ...(collection && { item_collection: presentItems(collection) }) };
     return withFields(full, fields, full);
   });
 
   app.get<WithId>('/folders/:id/items', { schema: folderItemsSchema }, async (request) => {
-    const folder = await folders.folder(request.user, request.params.id);
     const query = request.query as Record<string, unknown>;
-    return presentItems(await itemsAnswer(request, folder, query, requestedFields(query)));
+    const fields = requestedFields(query);
+    const wanted = itemsQuery(query, ITEM_PAGING);
+    const folder = await folders.folder(request.user, request.params.id);
+    return presentItems(await itemsAnswer(request, folder, wanted, fields));
   });
 
   /** A page of a folder's items, each in the shape `fields` asks for (the mini shape by default). */
-  async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, query: Record<string, unknown>, fields: string[] | undefined) {
-    const wanted = itemsQuery(query, ITEM_PAGING);
+  async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, wanted: ItemsQuery, fields: string[] | undefined) {
     const page = await folders.listItems(request.user, folder.id, wanted);
-    const childPath = [...await folders.pathOf(folder), folder];
+    // Only the fuller shapes name each item's parent and path.
+    const childPath = fields && [...await folders.pathOf(folder), folder];
     return {
       total: page.total, entries: page.entries, offset: wanted.offset ?? 0, limit: wanted.limit, order: wanted.order,
       nextMarker: wanted.useMarker ? page.nextMarker : undefined,
-      present: fields && ((item: Parameters<typeof presentItemMini>[0]) =>
-        withFields(presentItemFull(item, childPath, request.user), fields, presentItemMini(item))),
+      present: childPath && ((item: ItemRecord) => withFields(presentItemFull(item, childPath, request.user), fields, presentItemMini(item))),
     };
   }
 }
