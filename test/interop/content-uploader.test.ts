@@ -7,6 +7,7 @@ import { MiB, scratchDir, type Scratch, type SourceFile } from './support.js';
 import { serveUploaderPage } from './support/content-uploader.js';
 import { startTlsFront, type TlsFront } from './support/tls-front.js';
 import { makeCertificates, type TestCertificates } from './support/tls.js';
+import { CHROMIUM, HAVE_CHROMIUM } from '../web/support.js';
 
 /**
  * Box UI Elements' ContentUploader (its prebuilt bundle, unchanged) in Debian's Chromium, pointed at
@@ -31,6 +32,7 @@ let apiOrigin: string;
 let pageOrigin: string;
 
 beforeAll(async () => {
+  if (!HAVE_CHROMIUM) return;
   certificates = await makeCertificates([API_HOST, PAGE_HOST]);
   pages = createHttpsServer({ cert: certificates.cert, key: certificates.key }, (request, response) => {
     if (!serveUploaderPage(request, response)) response.writeHead(404).end();
@@ -42,7 +44,7 @@ beforeAll(async () => {
   apiOrigin = `https://${API_HOST}:${front.httpsPort}`;
   server = await startServer({ publicUrl: apiOrigin, corsOrigins: pageOrigin });
   browser = await chromium.launch({
-    executablePath: process.env.PARTWAY_TEST_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--no-first-run', '--disable-sync', `--host-resolver-rules=MAP ${API_HOST} 127.0.0.1, MAP ${PAGE_HOST} 127.0.0.1`],
   });
@@ -102,7 +104,7 @@ const expected = (folderId: string, ...files: SourceFile[]) => files
   .map((file) => ({ name: file.path.split('/').at(-1)!, size: file.size, sha1: file.sha1, parent: folderId }))
   .sort((a, b) => a.name.localeCompare(b.name));
 
-describe('Box UI Elements ContentUploader against Partway', () => {
+describe.skipIf(!HAVE_CHROMIUM)('Box UI Elements ContentUploader against Partway', () => {
   it('from a page on another origin: a file over 100 MiB goes chunked, a small one in one request', async () => {
     const folder = await newFolder('from-another-origin');
     const start = front.log.length;

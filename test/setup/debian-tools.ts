@@ -13,6 +13,8 @@ export interface DebianTool {
 
 export const CHROMIUM: DebianTool = { name: 'chromium', path: '/usr/bin/chromium', package: 'chromium', override: 'PARTWAY_TEST_CHROMIUM' };
 export const CURL: DebianTool = { name: 'curl', path: '/usr/bin/curl', package: 'curl' };
+/** rclone 1.60 with its Box backend, for test/interop/rclone.test.ts. */
+export const RCLONE: DebianTool = { name: 'rclone', path: '/usr/bin/rclone', package: 'rclone' };
 
 /**
  * The tool as the override variable names it (used as it is), else Debian's package, installed with

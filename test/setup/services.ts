@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { CHROMIUM, CURL, provideDebianTool } from './debian-tools.js';
+import { CHROMIUM, CURL, provideDebianTool, RCLONE } from './debian-tools.js';
 import { providePostgres } from './postgres.js';
 import { missingBlock, type Missing } from './report.js';
 import { provideS3 } from './s3.js';
@@ -25,8 +25,9 @@ interface Service {
 const SERVICES: Record<string, Service> = {
   postgres: { label: 'PostgreSQL', neededBy: /helpers\/(postgres|shared-backends)\.js/, provide: providePostgres },
   s3: { label: 'S3', neededBy: /helpers\/(s3|shared-backends)\.js/, provide: provideS3 },
-  chromium: { label: 'Chromium', neededBy: /\blaunchChromium\(/, provide: (may) => provideDebianTool(CHROMIUM, may) },
+  chromium: { label: 'Chromium', neededBy: /\b(launchChromium|chromium\.launch)\(/, provide: (may) => provideDebianTool(CHROMIUM, may) },
   curl: { label: 'curl', neededBy: /\bcurl\('curl'/, provide: (may) => provideDebianTool(CURL, may) },
+  rclone: { label: 'rclone', neededBy: /\brcloneFor\(/, provide: (may) => provideDebianTool(RCLONE, may) },
 };
 
 type Outcome = { name: string; files: string[] } & ({ provided: Provided } | { missing: Unavailable });
