@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { S3Settings } from './blobs/s3-store.js';
+import type { OidcSettings } from './core/oidc-tokens.js';
 import { BOX_CHUNKED_MINIMUM } from './client/box-wire.js';
 import { choosePartSize } from './core/part-size.js';
 
@@ -51,6 +52,9 @@ export const SETTINGS = [
   { key: 's3AccessKeyId', env: 'PARTWAY_S3_ACCESS_KEY_ID', flag: '--s3-access-key-id', default: undefined, description: 'S3 access key id (default: the AWS SDK\'s credential chain)' },
   { key: 's3SecretAccessKey', env: 'PARTWAY_S3_SECRET_ACCESS_KEY', flag: '--s3-secret-access-key', default: undefined, description: 'S3 secret access key' },
   { key: 's3ForcePathStyle', env: 'PARTWAY_S3_FORCE_PATH_STYLE', flag: '--s3-force-path-style', default: 'true', description: 'Address buckets by path (true for most self-hosted S3 servers)' },
+  { key: 'oidcIssuer', env: 'PARTWAY_OIDC_ISSUER', flag: '--oidc-issuer', default: undefined, description: 'OpenID Connect issuer URL (as its tokens\' iss names it); its JWT access tokens are then accepted besides Partway\'s own' },
+  { key: 'oidcAudience', env: 'PARTWAY_OIDC_AUDIENCE', flag: '--oidc-audience', default: undefined, description: 'The aud an identity provider\'s token must name (required with the issuer)' },
+  { key: 'oidcUserClaim', env: 'PARTWAY_OIDC_USER_CLAIM', flag: '--oidc-user-claim', default: 'sub', description: 'The claim of an identity provider\'s token that names the user; the Partway user is <claim>@<issuer>' },
   { key: 'logLevel', env: 'PARTWAY_LOG_LEVEL', flag: '--log-level', default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent' },
 ] as const satisfies readonly Setting[];
 
@@ -75,6 +79,10 @@ export interface Tuning {
   sweepBatchSize: number;
   /** How long an idle keep-alive connection stays open: longer than a load balancer's usual 60 s, so it closes first. */
   keepAliveTimeoutMs: number;
+  /** Least time between fetches of the identity provider's keys caused by a token with an unknown `kid`. */
+  oidcKeysCooldownMs: number;
+  /** Least time before the identity provider's discovery is tried again after it failed. */
+  oidcDiscoveryRetryMs: number;
   /** How long a part write counts as in flight if its node dies without ending it: past any request's end. */
   partWriteLeaseMs: number;
 }
@@ -111,6 +119,8 @@ export interface PartwayConfig {
   databaseUrl: string | undefined;
   /** S3 settings; the local disk in the data directory when unset. */
   s3: S3Settings | undefined;
+  /** The identity provider whose JWT access tokens are accepted; none when unset. */
+  oidc: OidcSettings | undefined;
   logLevel: string;
   tuning: Tuning;
 }
@@ -182,6 +192,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     corsOrigins: parseOrigins(raw('corsOrigins')),
     databaseUrl,
     s3,
+    oidc: parseOidc(raw('oidcIssuer'), raw('oidcAudience'), raw('oidcUserClaim') ?? 'sub'),
     logLevel: raw('logLevel') ?? 'info',
     tuning: tuningFor(requestTimeoutMs),
   };
@@ -192,9 +203,25 @@ function tuningFor(requestTimeoutMs: number): Tuning {
     garbageLeaseMs: 10 * 60_000,
     sweepBatchSize: 100,
     keepAliveTimeoutMs: 72_000,
+    // jose's default: a rotated key is picked up within half a minute, and forged kids cost one fetch per half minute.
+    oidcKeysCooldownMs: 30_000,
+    oidcDiscoveryRetryMs: 10_000,
     // With no request timeout (0) a write is presumed dead after two minutes.
     partWriteLeaseMs: Math.max(requestTimeoutMs, 60_000) + 60_000,
   };
+}
+
+function parseOidc(issuer: string | undefined, audience: string | undefined, userClaim: string): OidcSettings | undefined {
+  if (issuer === undefined) {
+    if (audience !== undefined) throw new TypeError('PARTWAY_OIDC_AUDIENCE needs PARTWAY_OIDC_ISSUER too');
+    return undefined;
+  }
+  // OpenID Connect requires https; plain http only to an issuer on this machine (a test or a sidecar).
+  if (!/^https:\/\/[^/]+/.test(issuer) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(\/|$)/.test(issuer)) {
+    throw new TypeError(`PARTWAY_OIDC_ISSUER (--oidc-issuer) must be an https URL, not ${JSON.stringify(issuer)}`);
+  }
+  if (audience === undefined) throw new TypeError('PARTWAY_OIDC_ISSUER needs PARTWAY_OIDC_AUDIENCE: the aud its tokens must name for Partway');
+  return { issuer, audience, userClaim };
 }
 
 function parseOrigins(text: string | undefined): string[] | '*' {

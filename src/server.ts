@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { PartwayConfig } from './config.js';
+import { BearerCredentials } from './core/bearer-credentials.js';
 import { DownloadLinks } from './core/download-links.js';
 import { Folders } from './core/folders.js';
 import { Janitor } from './core/janitor.js';
+import { OidcTokens } from './core/oidc-tokens.js';
 import { Tokens } from './core/tokens.js';
 import { UploadSessions } from './core/upload-sessions.js';
 import { buildApp } from './http/app.js';
@@ -51,11 +53,15 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     },
   });
   const tokens = new Tokens(metadata, now);
+  const idp = config.oidc && new OidcTokens({
+    settings: config.oidc, metadata, now, timing: { keysCooldownMs: config.tuning.oidcKeysCooldownMs, discoveryRetryMs: config.tuning.oidcDiscoveryRetryMs },
+    onWarning: (message, error) => logger && logger.warn({ err: error, issuer: config.oidc!.issuer }, message),
+  });
   const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const app = buildApp(
-    { uploads, folders, tokens, links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
+    { uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
     {
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
@@ -73,6 +79,8 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
         }
       }
       const address = await app.listen({ port: config.port, host: config.host });
+      // Not awaited: an IdP that is down at start is logged, and its tokens are refused until it answers.
+      void idp?.discover();
       janitor.start();
       return address;
     },

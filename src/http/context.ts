@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Authenticator } from '../core/bearer-credentials.js';
 import type { DownloadLinks } from '../core/download-links.js';
 import type { Folders } from '../core/folders.js';
 import type { Tokens } from '../core/tokens.js';
@@ -12,6 +13,8 @@ export interface ApiContext {
   uploads: UploadSessions;
   folders: Folders;
   tokens: Tokens;
+  /** Who a bearer credential is: Partway's tokens, and the identity provider's when one is configured. */
+  credentials: Authenticator;
   links: DownloadLinks;
   maxFileSize: number;
   /** The base URL clients see (no trailing slash); derived from each request's Host when unset. */
