@@ -29,6 +29,8 @@ export type Millis = number;
 export interface UserRecord {
   id: string;
   name: string;
+  /** The name people see, when it differs from `name` (an identity provider's `name` claim); absent otherwise. */
+  displayName?: string;
   rootFolderId: string;
   createdAt: Millis;
 }

@@ -32,7 +32,8 @@ const FETCH_TIMEOUT_MS = 5_000;
  * JWT access tokens of the organisation's OpenID Connect provider. The key set's address comes from the
  * issuer's discovery document (fetched once, retried after a failure); jose keeps the keys, and fetches
  * them again when a token names a `kid` it does not know. A token's user is the configured claim, mapped
- * to the Partway user `<claim>@<issuer>` and created on first use. Any failure is `undefined`: the
+ * to the Partway user `<claim>@<issuer>` and created on first use (its display name from `name`, else
+ * `preferred_username`). Any failure is `undefined`: the
  * same 401 as an unknown token; nothing is stored, and the token itself is never logged.
  */
 export class OidcTokens {
@@ -83,7 +84,10 @@ export class OidcTokens {
     }
     const subject = claimText(payload[this.#settings.userClaim]);
     if (subject === undefined) return undefined;
-    return this.#metadata.ensureUser(`${subject}@${this.#settings.issuer}`, this.#now());
+    const name = `${subject}@${this.#settings.issuer}`;
+    // A read first: creating is a write transaction, needed once per user rather than once per request.
+    return await this.#metadata.getUserByName(name)
+      ?? this.#metadata.ensureUser(name, this.#now(), claimText(payload.name) ?? claimText(payload.preferred_username));
   }
 
   async #keySet(): Promise<JWTVerifyGetKey | undefined> {

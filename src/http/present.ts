@@ -32,7 +32,7 @@ export function presentPart(part: PartRecord) {
 }
 
 export function presentUser(user: UserRecord) {
-  return { type: 'user', id: user.id, name: user.name, login: user.name };
+  return { type: 'user', id: user.id, name: user.displayName ?? user.name, login: user.name };
 }
 
 export function presentFolderMini(folder: FolderRecord) {

@@ -9,7 +9,10 @@ export const id = (value: unknown): string => String(value);
 const optionalId = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 
 export function toUser(row: Row): UserRecord {
-  return { id: id(row.id), name: String(row.name), rootFolderId: id(row.root_folder_id), createdAt: Number(row.created_at) };
+  return {
+    id: id(row.id), name: String(row.name), ...(row.display_name == null ? {} : { displayName: String(row.display_name) }),
+    rootFolderId: id(row.root_folder_id), createdAt: Number(row.created_at),
+  };
 }
 
 export function toToken(row: Row): TokenRecord {

@@ -21,7 +21,8 @@ export interface MetadataStore {
   transact<T>(work: (tx: MetadataTransaction) => Promise<T>): Promise<T>;
 
   /** Creates the user and its root folder if needed. */
-  ensureUser(name: string, now: Millis): Promise<UserRecord>;
+  /** Creates the user (with its root folder) unless it exists; `displayName` is kept only when it creates it. */
+  ensureUser(name: string, now: Millis, displayName?: string): Promise<UserRecord>;
   getUser(id: string): Promise<UserRecord | undefined>;
   getUserByName(name: string): Promise<UserRecord | undefined>;
   addToken(token: TokenRecord): Promise<void>;

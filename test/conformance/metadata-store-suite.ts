@@ -131,6 +131,14 @@ export function describeMetadataStore(
         expect(second).toEqual(first);
       });
 
+      it('ensureUser keeps a display name given when it creates the user, and only then', async () => {
+        const carol = await store.ensureUser('carol@https://idp.example', T0, 'Carol Example');
+        expect(carol).toMatchObject({ name: 'carol@https://idp.example', displayName: 'Carol Example' });
+        expect(await store.ensureUser('carol@https://idp.example', T0 + HOUR, 'Someone Else')).toEqual(carol);
+        expect(await store.getUser(carol.id)).toEqual(carol);
+        expect((await store.ensureUser('dave', T0)).displayName).toBeUndefined();
+      });
+
       it('concurrent ensureUser calls for one name create one user', async () => {
         const users = await Promise.all([1, 2, 3, 4].map((i) => store.ensureUser('bob', T0 + i)));
         expect(new Set(users.map((u) => u.id)).size).toBe(1);

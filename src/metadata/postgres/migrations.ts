@@ -90,4 +90,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // The name people see, for users an identity provider creates.
+  'ALTER TABLE users ADD COLUMN display_name TEXT;',
 ];

@@ -55,9 +55,9 @@ export class PostgresMetadataStore implements MetadataStore {
     return this.#tx((client) => work(new PostgresTransaction(client)));
   }
 
-  async ensureUser(name: string, now: Millis): Promise<UserRecord> {
+  async ensureUser(name: string, now: Millis, displayName?: string): Promise<UserRecord> {
     return this.#tx(async (client) => {
-      const inserted = await client.query('INSERT INTO users (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id', [name, now]);
+      const inserted = await client.query('INSERT INTO users (name, display_name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id', [name, displayName ?? null, now]);
       if (inserted.rowCount === 1) {
         const userId = inserted.rows[0].id;
         const root = await client.query(`INSERT INTO items (type, owner_id, parent_id, name, name_key, created_at, modified_at)

@@ -91,4 +91,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // Part writes in flight are kept in the server's memory (see SqliteMetadataStore.startPartWrite).
   'DROP TABLE part_writes;',
+  // The name people see, for users an identity provider creates.
+  'ALTER TABLE users ADD COLUMN display_name TEXT;',
 ];

@@ -71,11 +71,11 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async ensureUser(name: string, now: Millis): Promise<UserRecord> {
+  async ensureUser(name: string, now: Millis, displayName?: string): Promise<UserRecord> {
     return this.#write(() => this.#db.transaction(() => {
       const existing = this.#sql.userByName.get(name) as Row | undefined;
       if (existing) return toUser(existing);
-      const userId = Number(this.#sql.insertUser.run(name, now).lastInsertRowid);
+      const userId = Number(this.#sql.insertUser.run(name, displayName ?? null, now).lastInsertRowid);
       const rootId = Number(this.#sql.insertItem.run({
         type: 'folder', owner_id: userId, parent_id: null, name: 'All Files', name_key: '', description: '',
         created_at: now, modified_at: now, content_created_at: null, content_modified_at: null,

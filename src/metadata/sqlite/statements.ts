@@ -7,7 +7,7 @@ export const ITEM_FROM = `items LEFT JOIN file_versions ON file_versions.id = it
 const SQL = {
   userById: 'SELECT * FROM users WHERE id = ?',
   userByName: 'SELECT * FROM users WHERE name = ?',
-  insertUser: 'INSERT INTO users (name, created_at) VALUES (?, ?)',
+  insertUser: 'INSERT INTO users (name, display_name, created_at) VALUES (?, ?, ?)',
   setRootFolder: 'UPDATE users SET root_folder_id = ? WHERE id = ?',
   insertToken: 'INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
   tokenById: 'SELECT * FROM tokens WHERE id = ?',
