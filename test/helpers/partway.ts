@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as undiciRequest } from 'undici';
-import { loadConfig, type SettingKey } from '../../src/config.js';
+import type { Logger } from 'pino';
+import { loadConfig, type SettingKey, type Tuning } from '../../src/config.js';
 import { createPartway, type Partway } from '../../src/server.js';
 
 export interface TestServer {
@@ -33,12 +34,15 @@ export class AdvancingClock {
 
 /**
  * A real Partway over loopback on a fresh data directory, configured as `npm start` would be plus
- * `settings`; its core reads the time from `now` (e.g. an AdvancingClock's).
+ * `settings`; its core reads the time from `now` (e.g. an AdvancingClock's). `tuning` overrides fixed
+ * numbers a test cannot wait for; `logger` receives what the server logs (nothing by default).
  */
-export async function startServer(settings: Partial<Record<SettingKey, string>> = {}, options: { now?: () => number } = {}): Promise<TestServer> {
+export async function startServer(settings: Partial<Record<SettingKey, string>> = {},
+  options: { now?: () => number; tuning?: Partial<Tuning>; logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'partway-test-'));
-  const config = loadConfig({ port: '0', dataDir, logLevel: 'silent', ...settings }, {});
-  const partway = await createPartway(config, false, options.now);
+  const loaded = loadConfig({ port: '0', dataDir, logLevel: 'silent', ...settings }, {});
+  const config = { ...loaded, tuning: { ...loaded.tuning, ...options.tuning } };
+  const partway = await createPartway(config, options.logger ?? false, options.now);
   const url = await partway.listen();
   const tokenFor = async (user: string) => (await partway.tokens.create(user)).token;
   return {
