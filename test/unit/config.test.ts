@@ -14,8 +14,11 @@ describe('loadConfig', () => {
       sessionLifetimeMs: 7 * 24 * 3600 * 1000, commitRetryAfterSeconds: 1, downloadLinkTtlMs: 900_000, sweepIntervalMs: 60_000,
       requestTimeoutMs: 1_800_000, idleTimeoutMs: 300_000, discardLimit: 1024 * MiB, discardTimeoutMs: 60_000,
       jsonBodyLimit: 2 * MiB, corsOrigins: [],
-      databaseUrl: undefined, s3: undefined, logLevel: 'info',
-      tuning: { garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000 },
+      databaseUrl: undefined, s3: undefined, oidc: undefined, logLevel: 'info',
+      tuning: {
+        garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000,
+        oidcKeysCooldownMs: 30_000, oidcDiscoveryRetryMs: 10_000,
+      },
     });
   });
 
@@ -106,9 +109,20 @@ describe('loadConfig', () => {
     ['parts under 5 MiB with S3', { s3Bucket: 'bytes', basePartSize: String(5 * MiB - 1) }, /at least 5242880 bytes with S3/],
     ['an origin without a scheme', { corsOrigins: 'app.example.com' }, /PARTWAY_CORS_ORIGINS: "app.example.com"/],
     ['an origin with a path', { corsOrigins: 'https://ok.example.com,https://app.example.com/path' }, /"https:\/\/app.example.com\/path"/],
+    ['an identity provider without an audience', { oidcIssuer: 'https://login.example.com' }, /PARTWAY_OIDC_ISSUER needs PARTWAY_OIDC_AUDIENCE/],
+    ['an audience without an identity provider', { oidcAudience: 'partway' }, /PARTWAY_OIDC_AUDIENCE needs PARTWAY_OIDC_ISSUER/],
+    ['an identity provider over plain http elsewhere', { oidcIssuer: 'http://login.example.com', oidcAudience: 'partway' }, /PARTWAY_OIDC_ISSUER \(--oidc-issuer\) must be an https URL/],
+    ['an identity provider that is not a URL', { oidcIssuer: 'login.example.com', oidcAudience: 'partway' }, /PARTWAY_OIDC_ISSUER/],
   ])('refuses %s at start with a TypeError naming the setting', (_, flags: Flags, message) => {
     expect(() => loadConfig(flags, {})).toThrow(TypeError);
     expect(() => loadConfig(flags, {})).toThrow(message);
+  });
+
+  it('reads an identity provider: its issuer as given, the audience, and the user claim (sub by default)', () => {
+    expect(loadConfig({}, { PARTWAY_OIDC_ISSUER: 'https://login.example.com/realms/staff', PARTWAY_OIDC_AUDIENCE: 'partway' }).oidc)
+      .toEqual({ issuer: 'https://login.example.com/realms/staff', audience: 'partway', userClaim: 'sub' });
+    expect(loadConfig({ oidcIssuer: 'http://127.0.0.1:9000/', oidcAudience: 'files', oidcUserClaim: 'email' }, {}).oidc)
+      .toEqual({ issuer: 'http://127.0.0.1:9000/', audience: 'files', userClaim: 'email' });
   });
 
   it('refuses a bad value from the environment as it does from a flag', () => {
