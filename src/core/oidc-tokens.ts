@@ -27,6 +27,8 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const MAX_CLAIM_LENGTH = 256;
 const FETCH_TIMEOUT_MS = 5_000;
+/** While the IdP is away every request for its tokens fails the same way; one warning per interval says so. */
+const WARNING_INTERVAL_MS = 10_000;
 
 /**
  * JWT access tokens of the organisation's OpenID Connect provider. The key set's address comes from the
@@ -45,6 +47,7 @@ export class OidcTokens {
   #keys: JWTVerifyGetKey | undefined;
   #discovering: Promise<JWTVerifyGetKey | undefined> | undefined;
   #retryAt = 0;
+  #warnedAt = -Infinity;
 
   constructor(options: { settings: OidcSettings; timing: OidcTiming; metadata: MetadataStore; now?: () => number;
     onWarning?: (message: string, error: unknown) => void; }) {
@@ -78,7 +81,7 @@ export class OidcTokens {
     } catch (error) {
       // A bad token is the caller's business; an IdP that does not answer is the operator's.
       if (!(error instanceof errors.JOSEError) || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-        this.#onWarning('the identity provider\'s keys could not be fetched; its tokens are refused meanwhile', error);
+        this.#warn('the identity provider\'s keys could not be fetched; its tokens are refused meanwhile', error);
       }
       return undefined;
     }
@@ -88,6 +91,12 @@ export class OidcTokens {
     // A read first: creating is a write transaction, needed once per user rather than once per request.
     return await this.#metadata.getUserByName(name)
       ?? this.#metadata.ensureUser(name, this.#now(), claimText(payload.name) ?? claimText(payload.preferred_username));
+  }
+
+  #warn(message: string, error: unknown): void {
+    if (Date.now() - this.#warnedAt < WARNING_INTERVAL_MS) return;
+    this.#warnedAt = Date.now();
+    this.#onWarning(message, error);
   }
 
   async #keySet(): Promise<JWTVerifyGetKey | undefined> {
@@ -113,7 +122,7 @@ export class OidcTokens {
       return this.#keys;
     } catch (error) {
       this.#retryAt = Date.now() + this.#timing.discoveryRetryMs;
-      this.#onWarning('the identity provider\'s discovery document could not be read; its tokens are refused until it answers', error);
+      this.#warn('the identity provider\'s discovery document could not be read; its tokens are refused until it answers', error);
       return undefined;
     }
   }
