@@ -59,7 +59,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   if (error instanceof SyntaxError || fastifyCode === 'FST_ERR_CTP_INVALID_JSON_BODY') {
     return sendBoxError(reply, new BoxError('bad_request', 'The request body is not valid JSON'));
   }
-  if (request.raw.destroyed || isClientGone(error)) {
+  if (clientWentAway(error, request)) {
     request.log.info({ err: error }, 'client went away before the request ended');
     return sendBoxError(reply, new BoxError('bad_request', 'The request body was cut short'));
   }
@@ -81,7 +81,13 @@ const FASTIFY_ERRORS: Record<string, BoxErrorCode> = {
   FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
 };
 
-function isClientGone(error: Error): boolean {
+/**
+ * Only a body that never arrived in full can have been cut short. Node 20 destroys a request once its
+ * body is read, so `destroyed` alone would also blame the client for a store failing afterwards; and a
+ * store's own ECONNRESET (S3, PostgreSQL) must not pass for the client's.
+ */
+function clientWentAway(error: Error, request: FastifyRequest): boolean {
+  if (request.raw.complete) return false;
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.message === 'aborted';
+  return request.raw.destroyed || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || error.message === 'aborted';
 }

@@ -1,0 +1,126 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, startServer, type TestServer } from '../helpers/partway.js';
+import { freshSchema } from '../helpers/postgres.js';
+import { SHARED_BACKENDS, sharedBackendSettings } from '../helpers/shared-backends.js';
+
+/** The HTTP-side defects of the security review (issue 13, §3), each pinned by what a client or operator sees. */
+
+interface LogLine {
+  level: number;
+  msg: string;
+}
+
+/** A pino logger whose lines a test can read. */
+function capturedLogger() {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+const ERROR = 50;
+const INFO = 30;
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+let server: TestServer | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** A way to make the metadata store fail on its next item insert: a real trigger in the real database. */
+interface Backend {
+  name: string;
+  start(logger: pino.Logger): Promise<{ server: TestServer; refuseInserts(): Promise<void> }>;
+}
+
+const sqlite: Backend = {
+  name: 'SQLite and disk',
+  async start(logger) {
+    const started = await startServer({}, { logger });
+    return {
+      server: started,
+      async refuseInserts() {
+        const db = new Database(join(started.dataDir, 'partway.db'));
+        db.exec(`CREATE TRIGGER refuse_items BEFORE INSERT ON items BEGIN SELECT RAISE(FAIL, 'injected fault'); END`);
+        db.close();
+      },
+    };
+  },
+};
+
+const shared: Backend = {
+  name: 'PostgreSQL and S3',
+  async start(logger) {
+    const schema = await freshSchema();
+    cleanups.push(() => schema.drop());
+    const started = await startServer(sharedBackendSettings(schema.url), { logger });
+    return {
+      server: started,
+      async refuseInserts() {
+        const client = new pg.Client({ connectionString: schema.url });
+        await client.connect();
+        await client.query(`CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$`);
+        await client.query('CREATE TRIGGER refuse_items BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION refuse_items()');
+        await client.end();
+      },
+    };
+  },
+};
+
+const BACKENDS = SHARED_BACKENDS ? [sqlite, shared] : [sqlite];
+
+describe.each(BACKENDS)('a server fault after the body was read, on $name', (backend) => {
+  it('is a 500 logged as an error, not a 400 "cut short" logged at info', async () => {
+    const { logger, lines } = capturedLogger();
+    const started = await backend.start(logger);
+    server = started.server;
+    await started.refuseInserts();
+
+    const reply = await call('POST', `${server.api}/folders`, { token: server.token, json: { name: 'reports', parent: { id: '0' } } });
+    expect(reply.status).toBe(500);
+    expect(reply.json).toMatchObject({ type: 'error', status: 500, code: 'internal_server_error' });
+    await until(() => lines.some((line) => line.msg === 'request failed'));
+    expect(lines.find((line) => line.msg === 'request failed')!.level).toBe(ERROR);
+    expect(lines.some((line) => /cut short|client went away/.test(line.msg))).toBe(false);
+  });
+
+  it('still takes a client that leaves mid-body for a client that went away: info, no error', async () => {
+    const { logger, lines } = capturedLogger();
+    server = (await backend.start(logger)).server;
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const boundary = 'cut-short';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="attributes"\r\n\r\n${JSON.stringify({ name: 'half.bin', parent: { id: '0' } })}\r\n`
+      + `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+    socket.write(`POST /api/2.0/files/content HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\n`
+      + `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 1000000\r\n\r\n${head}`);
+    socket.write(Buffer.alloc(100_000, 1));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+
+    await until(() => lines.some((line) => line.msg === 'client went away before the request ended'));
+    expect(lines.find((line) => line.msg === 'client went away before the request ended')!.level).toBe(INFO);
+    expect(lines.filter((line) => line.level >= ERROR)).toEqual([]);
+  });
+});
