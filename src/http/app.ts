@@ -3,7 +3,7 @@ import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
-import { requireBearerToken } from './auth.js';
+import { identifyCaller, refuseUnauthenticated } from './auth.js';
 import { answerClientError } from './client-errors.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
@@ -140,21 +140,25 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     app.register(cors, () => (request: FastifyRequest, callback: (error: Error | null, options: FastifyCorsOptions) => void) =>
       callback(null, { ...corsOptions, preflight: request.headers['access-control-request-method'] !== undefined }));
   }
-  const api = async (scope: FastifyInstance) => {
-    if (options.rateLimitPerMinute > 0) await limitRequestRate(scope, options.rateLimitPerMinute);
-    requireBearerToken(scope, context);
-    // For the OpenAPI description: every route of the API asks for a token.
-    scope.addHook('onRoute', (route) => {
-      route.schema = { ...route.schema, security: [{ bearer: [] }] };
-    });
+  const routes = async (scope: FastifyInstance) => {
     uploadSessionRoutes(scope, context);
     fileRoutes(scope, context);
     folderRoutes(scope, context);
     preflightRoutes(scope, context);
     userRoutes(scope, context);
   };
-  app.register(api, { prefix: '/2.0' });
-  app.register(api, { prefix: '/api/2.0' });
+  // Both prefixes in one scope: one caller check and one rate-limit budget for both.
+  app.register(async (api) => {
+    identifyCaller(api, context);
+    if (options.rateLimitPerMinute > 0) await limitRequestRate(api, options.rateLimitPerMinute);
+    refuseUnauthenticated(api);
+    // For the OpenAPI description: every route of the API asks for a token.
+    api.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ bearer: [] }] };
+    });
+    api.register(routes, { prefix: '/2.0' });
+    api.register(routes, { prefix: '/api/2.0' });
+  });
   app.register(async (scope) => downloadRoutes(scope, context));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
   options.web?.(app);

@@ -5,7 +5,9 @@ import { BoxError } from '../core/errors.js';
 /**
  * Requests per token per minute (per node), answered the Box way: `429 rate_limit_exceeded` with a
  * Title-Case `Retry-After` (set by the error handler, which is why the plugin's own header is off).
- * Counted before authentication, so a flood of bad tokens is limited too (by address).
+ * Registered once around both API prefixes, so `/2.0` and `/api/2.0` share one budget. It runs after
+ * `identifyCaller` and before the 401, so a flood of bad tokens is limited too (by address), and a bad
+ * secret for a known token id is charged to its sender's address, never to that token.
  */
 export async function limitRequestRate(app: FastifyInstance, perMinute: number): Promise<void> {
   await app.register(rateLimit, {
@@ -20,9 +22,7 @@ export async function limitRequestRate(app: FastifyInstance, perMinute: number):
   });
 }
 
-/** The token's id (not its secret) when the request carries one of ours, else the client's address. */
+/** Who authenticated the request (`identifyCaller`), else the client's address. */
 function rateKey(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  const tokenId = typeof header === 'string' ? /^Bearer +pw_([0-9a-f]{16})_/i.exec(header)?.[1] : undefined;
-  return tokenId === undefined ? `address:${request.ip}` : `token:${tokenId}`;
+  return request.caller ?? `address:${request.ip}`;
 }

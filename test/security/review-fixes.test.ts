@@ -124,3 +124,33 @@ describe.each(BACKENDS)('a server fault after the body was read, on $name', (bac
     expect(lines.filter((line) => line.level >= ERROR)).toEqual([]);
   });
 });
+
+describe('the rate limit', () => {
+  const usersMe = (base: string, token: string | null) => call('GET', `${base}/users/me`, { token });
+
+  it('counts requests with a bad token (by address), so they meet the limit too', async () => {
+    server = await startServer({ rateLimit: '3' });
+    const statuses = [];
+    for (let index = 0; index < 4; index++) statuses.push((await usersMe(server.api, 'pw_0123456789abcdef_not-a-real-secret')).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect((await usersMe(server.api, null)).status).toBe(429);
+  });
+
+  it('charges a bad secret for a real token id to the sender, never to that token', async () => {
+    server = await startServer({ rateLimit: '3' });
+    const tokenId = server.token.split('_')[1]!;
+    for (let index = 0; index < 5; index++) await usersMe(server.api, `pw_${tokenId}_${'x'.repeat(43)}`);
+    const statuses = [];
+    for (let index = 0; index < 3; index++) statuses.push((await usersMe(server.api, server.token)).status);
+    expect(statuses).toEqual([200, 200, 200]);
+  });
+
+  it('gives a token one budget across /2.0 and /api/2.0', async () => {
+    server = await startServer({ rateLimit: '4' });
+    const statuses = [];
+    for (const base of [server.api, server.upload, server.api, server.upload, server.api, server.upload]) {
+      statuses.push((await usersMe(base, server.token)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+});
