@@ -3,6 +3,7 @@ import type { S3Settings } from './blobs/s3-store.js';
 import type { OidcSettings } from './core/oidc-tokens.js';
 import { BOX_CHUNKED_MINIMUM } from './client/box-wire.js';
 import { choosePartSize } from './core/part-size.js';
+import { isProxyEntry } from './http/trusted-proxy.js';
 
 /** S3 refuses parts under 5 MiB except the last (kept here so that config does not load the AWS SDK). */
 const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -56,6 +57,9 @@ export const SETTINGS = [
   { key: 'oidcAudience', env: 'PARTWAY_OIDC_AUDIENCE', flag: '--oidc-audience', default: undefined, description: 'The aud an identity provider\'s token must name (required with the issuer)' },
   { key: 'oidcUserClaim', env: 'PARTWAY_OIDC_USER_CLAIM', flag: '--oidc-user-claim', default: 'sub', description: 'The claim of an identity provider\'s token that names the user; the Partway user is <claim>@<issuer>' },
   { key: 'logLevel', env: 'PARTWAY_LOG_LEVEL', flag: '--log-level', default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent' },
+  // Security settings (issue 13).
+  { key: 'trustProxy', env: 'PARTWAY_TRUST_PROXY', flag: '--trust-proxy', default: undefined, description: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host/-For are believed; default: none' },
+  { key: 'metricsToken', env: 'PARTWAY_METRICS_TOKEN', flag: '--metrics-token', default: undefined, description: 'Bearer token /metrics asks for; default: none needed' },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -123,6 +127,10 @@ export interface PartwayConfig {
   oidc: OidcSettings | undefined;
   logLevel: string;
   tuning: Tuning;
+  /** Proxies (addresses, CIDR ranges) allowed to say how clients reached the server. */
+  trustProxy: string[];
+  /** The bearer token `/metrics` asks for; open when unset. */
+  metricsToken: string | undefined;
 }
 
 /** Flags win over environment variables, which win over defaults. Bad values fail here, at start. */
@@ -194,6 +202,8 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     s3,
     oidc: parseOidc(raw('oidcIssuer'), raw('oidcAudience'), raw('oidcUserClaim') ?? 'sub'),
     logLevel: raw('logLevel') ?? 'info',
+    trustProxy: parseProxies(raw('trustProxy')),
+    metricsToken: raw('metricsToken'),
     tuning: tuningFor(requestTimeoutMs),
   };
 }
@@ -222,6 +232,14 @@ function parseOidc(issuer: string | undefined, audience: string | undefined, use
   }
   if (audience === undefined) throw new TypeError('PARTWAY_OIDC_ISSUER needs PARTWAY_OIDC_AUDIENCE: the aud its tokens must name for Partway');
   return { issuer, audience, userClaim };
+}
+
+function parseProxies(text: string | undefined): string[] {
+  const entries = (text ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!isProxyEntry(entry)) throw new TypeError(`PARTWAY_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR range such as 10.0.0.0/8`);
+  }
+  return entries;
 }
 
 function parseOrigins(text: string | undefined): string[] | '*' {

@@ -10,6 +10,7 @@ import { Tokens } from './core/tokens.js';
 import { UploadSessions } from './core/upload-sessions.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { trustedProxies } from './http/trusted-proxy.js';
 import { serveWebUploader } from './http/web.js';
 import { openStores, type Stores } from './stores/open.js';
 
@@ -61,7 +62,8 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const app = buildApp(
-    { uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics },
+    { uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics,
+      trustedProxy: trustedProxies(config.trustProxy) },
     {
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },

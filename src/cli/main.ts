@@ -48,6 +48,10 @@ serve.action(async (given: Record<string, string | undefined>) => {
   }
   const address = await partway.listen();
   partway.app.log.info({ address, dataDir: config.dataDir }, `Partway is serving on ${address}`);
+  if (config.publicUrl === undefined && !isLoopback(config.host)) {
+    partway.app.log.warn({ host: config.host }, 'Listening beyond loopback without PARTWAY_PUBLIC_URL: set it to the URL clients use. '
+      + 'Until then upload and download links name the address each request came in on, or what a proxy in PARTWAY_TRUST_PROXY reports');
+  }
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) process.exit(1);
@@ -61,6 +65,10 @@ serve.action(async (given: Record<string, string | undefined>) => {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 });
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
 
 const dataDirOption = () => new Option('--data-dir <data_dir>', 'data directory [env PARTWAY_DATA_DIR] (default: ./data)');
 const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL metadata store [env PARTWAY_DATABASE_URL]');

@@ -68,6 +68,8 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     // Node checks request timeouts only this often (30 s by default): keep it well under the timeout.
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4) || 30_000)) },
     bodyLimit: options.jsonBodyLimit,
+    // X-Forwarded-* only from a configured proxy (src/http/trusted-proxy.ts); request.ip follows it too.
+    trustProxy: (address: string) => context.trustedProxy(address),
     return503OnClosing: true,
     // Long enough that over-long ids reach the routes and get their proper Box error.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Authenticator } from '../core/bearer-credentials.js';
 import type { DownloadLinks } from '../core/download-links.js';
@@ -7,6 +8,7 @@ import type { UploadSessions } from '../core/upload-sessions.js';
 import type { UserRecord } from '../core/model.js';
 import type { Metrics } from './metrics.js';
 import type { HealthChecks } from './routes/health.js';
+import { unmapped } from './trusted-proxy.js';
 
 /** What the routes reach: the core's services and the few settings that shape responses. */
 export interface ApiContext {
@@ -17,8 +19,10 @@ export interface ApiContext {
   credentials: Authenticator;
   links: DownloadLinks;
   maxFileSize: number;
-  /** The base URL clients see (no trailing slash); derived from each request's Host when unset. */
+  /** The base URL clients see (no trailing slash); when unset, see `publicBase`. */
   publicUrl: string | undefined;
+  /** Whether a peer address is a configured proxy, whose `X-Forwarded-*` headers (and Host) are believed. */
+  trustedProxy: (address: string | undefined) => boolean;
   health: HealthChecks;
   metrics: Metrics;
 }
@@ -30,9 +34,21 @@ declare module 'fastify' {
   }
 }
 
-/** The base URL this request was made to, as the client sees it. */
+/**
+ * The base URL for links this server hands out (upload endpoints, download redirects); SDKs send the
+ * bearer token to them. The configured public URL; else, behind a trusted proxy, what the proxy says
+ * the client used; else the address the request came in on, never a Host header anyone could set.
+ */
 export function publicBase(request: FastifyRequest, context: ApiContext): string {
-  return context.publicUrl ?? `${request.protocol}://${request.host}`;
+  if (context.publicUrl !== undefined) return context.publicUrl;
+  // With the proxy trusted, Fastify reads X-Forwarded-Proto and -Host (falling back to Host) for us.
+  if (context.trustedProxy(request.socket.remoteAddress)) return `${request.protocol}://${request.host}`;
+  return localBase(request.socket.localAddress, request.socket.localPort);
+}
+
+function localBase(address: string | undefined, port: number | undefined): string {
+  const host = unmapped(address ?? '127.0.0.1');
+  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 /** The API base of this request: `/api/2.0` (Box's upload layout) or `/2.0`, on the public URL. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PartwayClient } from '../../src/client/index.js';
 import { cliWorld } from '../helpers/cli-world.js';
 import { filesIn, jsonLines, runPartway, startCli, tempDir } from '../helpers/cli.js';
-import { FaultProxy } from '../helpers/fault-proxy.js';
+import { BEHIND_FAULT_PROXY, FaultProxy } from '../helpers/fault-proxy.js';
 import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 import { ServerWatch } from '../helpers/server-watch.js';
 
@@ -192,7 +192,7 @@ describe('partway upload with a saved session that expired', () => {
     // Sessions on the first server live one second. The second server, on the same data directory
     // and behind the same proxy (so the saved state still points at it), answers 410 for them.
     const shared = await tempDir('partway-expiry-');
-    const short = await startServer({ basePartSize: String(MiB), sessionLifetime: '1', dataDir: shared.path });
+    const short = await startServer({ basePartSize: String(MiB), sessionLifetime: '1', dataDir: shared.path, ...BEHIND_FAULT_PROXY });
     let second: TestServer | undefined;
     let shortOpen = true;
     const front = await FaultProxy.start(short.url);
@@ -217,7 +217,7 @@ describe('partway upload with a saved session that expired', () => {
       shortOpen = false;
       await short.close();
 
-      second = await startServer({ basePartSize: String(MiB), dataDir: shared.path });
+      second = await startServer({ basePartSize: String(MiB), dataDir: shared.path, ...BEHIND_FAULT_PROXY });
       front.setTarget(second.url);
       front.clearRules();
       const secondWatch = new ServerWatch(second);

@@ -6,7 +6,7 @@ import {
   AbortedError, BoxApiError, PartwayClient, SourceChangedError, VerificationError, type ResumeState, type RetryPolicy, type UploadProgress,
 } from '../../src/client/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { FaultProxy } from '../helpers/fault-proxy.js';
+import { BEHIND_FAULT_PROXY, FaultProxy } from '../helpers/fault-proxy.js';
 import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 import { ServerWatch } from '../helpers/server-watch.js';
 
@@ -28,7 +28,7 @@ let counter = 0;
 const clients: PartwayClient[] = [];
 
 beforeAll(async () => {
-  server = await startServer({ basePartSize: String(PART), minChunkedSize: String(THRESHOLD) });
+  server = await startServer({ basePartSize: String(PART), minChunkedSize: String(THRESHOLD), ...BEHIND_FAULT_PROXY });
   proxy = await FaultProxy.start(server.url);
   watch = new ServerWatch(server);
   dir = await tempDir('partway-library-');

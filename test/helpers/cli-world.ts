@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { killStartedClis, tempDir } from './cli.js';
-import { FaultProxy } from './fault-proxy.js';
+import { BEHIND_FAULT_PROXY, FaultProxy } from './fault-proxy.js';
 import { startServer, type TestServer } from './partway.js';
 import { ServerWatch } from './server-watch.js';
 
@@ -27,7 +27,7 @@ export interface CliWorld {
 export function cliWorld(prefix: string, options: { nestedStateDir?: boolean } = {}): CliWorld {
   const world = {} as CliWorld;
   beforeAll(async () => {
-    world.server = await startServer({ basePartSize: String(1024 * 1024) });
+    world.server = await startServer({ basePartSize: String(1024 * 1024), ...BEHIND_FAULT_PROXY });
     world.proxy = await FaultProxy.start(world.server.url);
     world.watch = new ServerWatch(world.server);
     world.work = await tempDir(`${prefix}-work-`);

@@ -2,6 +2,12 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import { Transform, type Readable, type Writable } from 'node:stream';
 
+/**
+ * The setting a server behind a FaultProxy needs: the proxy is a reverse proxy on loopback, trusted to
+ * pass on the Host its clients used, so the links the server hands out lead back through it.
+ */
+export const BEHIND_FAULT_PROXY = { trustProxy: '127.0.0.1' } as const;
+
 /** Which requests a rule applies to: a method and a pattern over the path (query included). */
 export interface Match {
   method?: string;

@@ -1,4 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
@@ -7,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, startServer, type TestServer } from '../helpers/partway.js';
 import { freshSchema } from '../helpers/postgres.js';
+import { spawnServer, waitForExit } from '../helpers/process.js';
 import { SHARED_BACKENDS, sharedBackendSettings } from '../helpers/shared-backends.js';
 
 /** The HTTP-side defects of the security review (issue 13, §3), each pinned by what a client or operator sees. */
@@ -152,5 +155,59 @@ describe('the rate limit', () => {
       statuses.push((await usersMe(base, server.token)).status);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+});
+
+describe('the base URL of handed-out links', () => {
+  const SESSION = { folder_id: '0', file_size: 100_000, file_name: 'big.bin' };
+  const forged = { host: 'evil.example', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' };
+
+  async function uploadFile(target: TestServer): Promise<string> {
+    const form = new FormData();
+    form.append('attributes', JSON.stringify({ name: 'small.txt', parent: { id: '0' } }));
+    form.append('file', new Blob(['hello']), 'small.txt');
+    const response = await fetch(`${target.upload}/files/content`, { method: 'POST', body: form, headers: { authorization: `Bearer ${target.token}` } });
+    return ((await response.json()) as { entries: { id: string }[] }).entries[0]!.id;
+  }
+
+  it('ignores Host and X-Forwarded-* from a peer that is not a trusted proxy', async () => {
+    server = await startServer({ minChunkedSize: '1000' });
+    const session = await call('POST', `${server.upload}/files/upload_sessions`, { token: server.token, headers: forged, json: SESSION });
+    expect(session.status).toBe(201);
+    for (const endpoint of Object.values(session.json.session_endpoints as Record<string, string>)) {
+      expect(endpoint.startsWith(`${server.url}/api/2.0/`)).toBe(true);
+    }
+    const fileId = await uploadFile(server);
+    const download = await call('GET', `${server.api}/files/${fileId}/content`, { token: server.token, headers: forged });
+    expect(download.status).toBe(302);
+    expect(String(download.headers.location).startsWith(`${server.url}/downloads/`)).toBe(true);
+  });
+
+  it('believes X-Forwarded-Proto and -Host from a proxy in PARTWAY_TRUST_PROXY', async () => {
+    server = await startServer({ minChunkedSize: '1000', trustProxy: '10.0.0.0/8, 127.0.0.1' });
+    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'files.example.com' };
+    const session = await call('POST', `${server.upload}/files/upload_sessions`, { token: server.token, headers, json: SESSION });
+    expect(session.json.session_endpoints.upload_part).toMatch(/^https:\/\/files\.example\.com\/api\/2\.0\/files\/upload_sessions\//);
+    const fileId = await uploadFile(server);
+    const download = await call('GET', `${server.api}/files/${fileId}/content`, { token: server.token, headers });
+    expect(String(download.headers.location)).toMatch(/^https:\/\/files\.example\.com\/downloads\//);
+  });
+
+  it('refuses a PARTWAY_TRUST_PROXY entry that is not an address or range', async () => {
+    await expect(startServer({ trustProxy: 'proxy.internal' })).rejects.toThrow(/PARTWAY_TRUST_PROXY/);
+  });
+
+  it('warns at start when listening beyond loopback without a public URL, and not on loopback', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'partway-warn-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const warning = /Listening beyond loopback without PARTWAY_PUBLIC_URL/;
+    for (const [host, warns] of [['0.0.0.0', true], ['127.0.0.1', false]] as const) {
+      const child = await spawnServer({ PARTWAY_HOST: host, PARTWAY_DATA_DIR: dataDir });
+      await until(() => /"msg":"Partway is serving/.test(child.output()));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      child.child.kill('SIGTERM');
+      await waitForExit(child.child);
+      expect(warning.test(child.output())).toBe(warns);
+    }
   });
 });

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
         garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000,
         oidcKeysCooldownMs: 30_000, oidcDiscoveryRetryMs: 10_000,
       },
+      trustProxy: [], metricsToken: undefined,
     });
   });
 

@@ -15,6 +15,6 @@ export type { BoxFile, BoxFolder, BoxFolderDetails, BoxItem, BoxUser, UploadedPa
 export { AbortedError, BoxApiError, NetworkError, SourceChangedError, VerificationError } from '../../src/client/errors.js';
 
 export function connect(options: { origin: string; token: string; retry?: RetryPolicy; onUnauthorized?: () => void }): BoxApi {
-  const transport = new Transport(new FetchStack(), options.token, { retry: options.retry, onUnauthorized: options.onUnauthorized });
+  const transport = new Transport(new FetchStack(new URL(options.origin).origin), options.token, { retry: options.retry, onUnauthorized: options.onUnauthorized });
   return new BoxApi(transport, { api: `${options.origin}/2.0`, upload: `${options.origin}/api/2.0` });
 }

@@ -8,7 +8,15 @@ import type { HttpAnswer, HttpRequest, HttpStack } from '../../src/client/http-s
 export class FetchStack implements HttpStack {
   readonly followsRedirects = true;
 
-  async send(http: HttpRequest): Promise<HttpAnswer> {
+  /**
+   * `apiOrigin` pins the token to the origin the user signed in to: an API URL the server names on
+   * another origin (its `session_endpoints`, built on its listening address when it has no public URL)
+   * is sent to the same path there instead, so the page never hands its token to another host.
+   */
+  constructor(readonly apiOrigin?: string) {}
+
+  async send(request: HttpRequest): Promise<HttpAnswer> {
+    const http = { ...request, url: this.#pinned(request.url) };
     // The page sends strings and Blobs; TypeScript's BodyInit only refuses bytes on a SharedArrayBuffer.
     const body = (http.body ?? null) as BodyInit | null;
     let response: Response;
@@ -29,6 +37,13 @@ export class FetchStack implements HttpStack {
       throw new NetworkError(`${http.method} ${http.url}: the answer was cut short`, error);
     }
     return { status: response.status, url: response.url, header: (name) => response.headers.get(name) ?? undefined, text };
+  }
+
+  #pinned(url: string): string {
+    if (this.apiOrigin === undefined) return url;
+    const target = new URL(url, this.apiOrigin);
+    if (target.origin === this.apiOrigin || !/^\/(api\/)?2\.0\//.test(target.pathname)) return url;
+    return `${this.apiOrigin}${target.pathname}${target.search}`;
   }
 
   /** Resolves at once when the browser believes it is online, else when it comes back online. */
