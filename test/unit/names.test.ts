@@ -12,6 +12,9 @@ describe('checkItemName', () => {
     ['a trailing dot', 'name.'],
     ['accents and other scripts', 'Überblick – 概要.txt'],
     ['an emoji (a surrogate pair)', 'photo 📷.jpg'],
+    ['an emoji sequence joined by ZWJ', 'family 👨\u200d👩\u200d👧.jpg'],
+    ['Persian with a ZWNJ', 'می\u200cخواهم.txt'],
+    ['right-to-left text', 'שלום.txt'],
     ['punctuation Box allows', 'a:b*c?"d<e>f|g.txt'],
     [`exactly ${MAX_NAME_LENGTH} characters`, 'n'.repeat(MAX_NAME_LENGTH)],
   ])('accepts %s', (_, name) => {
@@ -35,6 +38,16 @@ describe('checkItemName', () => {
     ['the unit separator (0x1F)', 'a\u001fb'],
     ['DEL (0x7F)', 'a\u007fb'],
     ['a lone surrogate', 'a\ud800b'],
+    ['a right-to-left override', 'report\u202efdp.exe'],
+    ['a left-to-right embedding', 'a\u202ab'],
+    ['a pop directional formatting', 'a\u202cb'],
+    ['a right-to-left isolate', 'a\u2067b'],
+    ['a pop directional isolate', 'a\u2069b'],
+    ['a right-to-left mark', 'a\u200fb'],
+    ['an Arabic letter mark', 'a\u061cb'],
+    ['a zero-width space', 'pay\u200bpal.pdf'],
+    ['a word joiner', 'a\u2060b'],
+    ['a zero-width no-break space (BOM)', '\ufeffname'],
   ])('refuses %s with 400 item_name_invalid', (_, name) => {
     const error = boxErrorFrom(() => checkItemName(name));
     expect([error.status, error.code]).toEqual([400, 'item_name_invalid']);
