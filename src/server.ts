@@ -68,6 +68,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
       logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
       corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
+      metricsToken: config.metricsToken,
     },
   );
 

@@ -8,6 +8,7 @@ import { answerClientError } from './client-errors.js';
 import type { ApiContext } from './context.js';
 import { handleError, sendBoxError } from './errors.js';
 import { describeApi } from './openapi.js';
+import { serializeRequest } from './log-redaction.js';
 import { limitRequestRate } from './rate-limit.js';
 import { boxErrorForSchema, VALIDATOR_OPTIONS } from './schema-errors.js';
 import { limitRequestTime } from './timeouts.js';
@@ -49,6 +50,8 @@ export interface AppOptions {
   idleTimeoutMs: number;
   /** How much of a body answered before it was read is read and thrown away, keeping the connection. */
   discardLimits: DiscardLimits;
+  /** The bearer token `/metrics` asks for; open when undefined. */
+  metricsToken?: string | undefined;
 }
 
 /**
@@ -59,7 +62,8 @@ export interface AppOptions {
 export function buildApp(context: ApiContext, options: AppOptions): FastifyInstance {
   const newRequestId = () => randomBytes(8).toString('hex');
   const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Fastify lets the instance's own serializers win over its defaults: signed links are redacted.
+    ...(options.logger ? { loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) } : { logger: false }),
     genReqId: newRequestId,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     requestTimeout: options.requestTimeoutMs,
@@ -162,7 +166,7 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     api.register(routes, { prefix: '/api/2.0' });
   });
   app.register(async (scope) => downloadRoutes(scope, context));
-  app.register(async (scope) => healthRoutes(scope, context.health, context.metrics));
+  app.register(async (scope) => healthRoutes(scope, context.health, context.metrics, options.metricsToken));
   options.web?.(app);
   return app;
 }

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskBlobStore } from '../blobs/disk-store.js';
 import type { BlobStore } from '../blobs/store.js';
@@ -24,8 +24,11 @@ export async function openMetadata(settings: StoreSettings): Promise<MetadataSto
     const { PostgresMetadataStore } = await import('../metadata/postgres/postgres-store.js');
     return PostgresMetadataStore.open(settings.databaseUrl);
   }
-  await mkdir(settings.dataDir, { recursive: true });
-  return new SqliteMetadataStore(join(settings.dataDir, 'partway.db'));
+  // Owner only: the database holds the download-link key. (Modes of what exists already are left as set.)
+  await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  const path = join(settings.dataDir, 'partway.db');
+  await writeFile(path, '', { flag: 'a', mode: 0o600 }); // SQLite gives its -wal and -shm files the same mode
+  return new SqliteMetadataStore(path);
 }
 
 /** The stores a server runs on: SQLite and the local disk by default, PostgreSQL and S3 when configured. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,5 +209,52 @@ describe('the base URL of handed-out links', () => {
       await waitForExit(child.child);
       expect(warning.test(child.output())).toBe(warns);
     }
+  });
+});
+
+describe('minor findings', () => {
+  it('asks for PARTWAY_METRICS_TOKEN at /metrics when it is set, and leaves health checks open', async () => {
+    server = await startServer({ metricsToken: 'scrape-secret' });
+    expect((await call('GET', `${server.url}/metrics`, { token: null })).json).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect((await call('GET', `${server.url}/metrics`, { token: 'scrape-secreT' })).status).toBe(401);
+    expect((await call('GET', `${server.url}/metrics`, { token: server.token })).status).toBe(401);
+    const metrics = await call('GET', `${server.url}/metrics`, { token: 'scrape-secret' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('partway_http_requests_total');
+    expect((await call('GET', `${server.url}/healthz`, { token: null })).status).toBe(200);
+  });
+
+  it('creates the data directory for its owner only (0700) and the database 0600', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'partway-modes-'));
+    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const dataDir = join(parent, 'data');
+    server = await startServer({ dataDir });
+    await call('POST', `${server.api}/folders`, { token: server.token, json: { name: 'written', parent: { id: '0' } } });
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    for (const file of ['partway.db', 'partway.db-wal']) expect((await stat(join(dataDir, file))).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes signed download links to the access log without their signature', async () => {
+    const { logger, lines } = capturedLogger();
+    server = await startServer({}, { logger });
+    const form = new FormData();
+    form.append('attributes', JSON.stringify({ name: 'secret.txt', parent: { id: '0' } }));
+    form.append('file', new Blob(['the content']), 'secret.txt');
+    const upload = await fetch(`${server.upload}/files/content`, { method: 'POST', body: form, headers: { authorization: `Bearer ${server.token}` } });
+    const fileId = ((await upload.json()) as { entries: { id: string }[] }).entries[0]!.id;
+    const link = String((await call('GET', `${server.api}/files/${fileId}/content`, { token: server.token })).headers.location);
+    const signature = link.split('.').at(-1)!;
+    expect((await call('GET', link, { token: null })).text).toBe('the content');
+
+    await until(() => lines.some((line) => JSON.stringify(line).includes('/downloads/')));
+    const logged = lines.map((line) => JSON.stringify(line)).filter((line) => line.includes('/downloads/'));
+    expect(logged.join('\n')).toContain('[redacted]');
+    expect(logged.join('\n')).not.toContain(signature);
+  });
+
+  it('refuses a folder name with a right-to-left override (400 item_name_invalid)', async () => {
+    server = await startServer();
+    const reply = await call('POST', `${server.api}/folders`, { token: server.token, json: { name: 'invoice\u202efdp.exe', parent: { id: '0' } } });
+    expect(reply.json).toMatchObject({ type: 'error', status: 400, code: 'item_name_invalid' });
   });
 });

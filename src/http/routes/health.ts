@@ -1,4 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { BoxError } from '../../core/errors.js';
 import type { Metrics } from '../metrics.js';
 
 export interface HealthChecks {
@@ -6,8 +8,8 @@ export interface HealthChecks {
   storage(): Promise<void>;
 }
 
-/** For load balancers and Prometheus; no token needed. */
-export function healthRoutes(app: FastifyInstance, checks: HealthChecks, metrics: Metrics): void {
+/** For load balancers and Prometheus: no token, except `/metrics` when `metricsToken` is set. */
+export function healthRoutes(app: FastifyInstance, checks: HealthChecks, metrics: Metrics, metricsToken?: string): void {
   // Alive: the process answers.
   app.get('/healthz', { schema: { summary: 'Alive: the process answers' } }, async () => ({ status: 'ok' }));
 
@@ -19,5 +21,17 @@ export function healthRoutes(app: FastifyInstance, checks: HealthChecks, metrics
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, storage });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (request, reply) => {
+    if (metricsToken !== undefined && !presentsToken(request.headers.authorization, metricsToken)) {
+      throw new BoxError('unauthorized', 'Unauthorized: /metrics needs the bearer token set in PARTWAY_METRICS_TOKEN');
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}
+
+/** Compares digests, so that neither the time taken nor the lengths tell how much of the token matched. */
+function presentsToken(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(presented), digest(token));
 }
