@@ -6,6 +6,7 @@ import { openStateStore } from './state-store.js';
 import { FolderView } from './ui/browser.js';
 import { h, replaceChildren } from './ui/dom.js';
 import { renderSignIn } from './ui/sign-in.js';
+import { renderAccountChoice } from './ui/switch-account.js';
 import { UploadsPanel } from './ui/uploads.js';
 import { UploadQueue } from './upload-queue.js';
 
@@ -37,12 +38,49 @@ function saveToken(token: string | undefined): void {
   }
 }
 
-/** `/#token=…` signs in and is then removed from the address bar (and from history). */
-function takeTokenFromHash(): string | undefined {
-  const match = /^#token=([^&]+)/.exec(location.hash);
+/**
+ * A `/#token=…` link's token, removed from the address bar (and from history) as it is taken;
+ * `malformed` for one that does not decode (a link cut or mangled on its way).
+ */
+function takeTokenFromHash(): { token: string } | 'malformed' | undefined {
+  const match = /^#token=([^&]*)/.exec(location.hash);
   if (!match) return undefined;
   history.replaceState(null, '', `${location.pathname}${location.search}`);
-  return decodeURIComponent(match[1]!);
+  try {
+    const token = decodeURIComponent(match[1]!).trim();
+    return token === '' ? 'malformed' : { token };
+  } catch {
+    return 'malformed';
+  }
+}
+
+const MALFORMED_LINK = 'The sign-in link is damaged (it may have been cut short when copied). Paste the token instead.';
+
+/** The account a token signs in to, or undefined when the server refuses it or cannot be reached. */
+async function accountOf(token: string): Promise<string | undefined> {
+  try {
+    return (await connect({ origin: ORIGIN, token }).me()).name;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A link's token while another is saved: ask which account to use, never switch silently. */
+async function chooseAccount(saved: string, offered: string): Promise<void> {
+  const [current, offeredName] = await Promise.all([accountOf(saved), accountOf(offered)]);
+  // Nothing to protect when the saved token no longer works: the link's token signs in as before.
+  if (current === undefined) return settle(await signIn(offered));
+  main.removeAttribute('aria-busy');
+  renderAccountChoice(main, {
+    current, offered: offeredName,
+    onKeep: () => void signIn(saved).then(settle),
+    onSwitch: () => void signIn(offered).then(settle),
+  });
+}
+
+function settle(failure: string | undefined): void {
+  main.removeAttribute('aria-busy');
+  if (failure !== undefined) showSignIn(failure);
 }
 
 function folderFromHash(): string {
@@ -110,10 +148,8 @@ async function showApp(api: BoxApi, user: BoxUser): Promise<void> {
     event.preventDefault();
   });
   window.addEventListener('hashchange', () => {
-    // A `#token=` link opened in this tab: sign in with it afresh.
-    const token = takeTokenFromHash();
-    if (token !== undefined) {
-      saveToken(token);
+    // A `#token=` link opened in this tab: start afresh, which asks before switching accounts.
+    if (location.hash.startsWith('#token=')) {
       location.reload();
       return;
     }
@@ -128,16 +164,23 @@ function boot(): void {
   const footer = document.getElementById('hashing');
   if (footer) footer.textContent = `SHA-1: hash-wasm for whole files, ${partHashImplementation()} for parts`;
   const fromLink = takeTokenFromHash();
-  const token = fromLink ?? loadToken();
+  const saved = loadToken();
+  if (fromLink === 'malformed' && saved === undefined) {
+    showSignIn(MALFORMED_LINK);
+    return;
+  }
+  const offered = fromLink === 'malformed' ? undefined : fromLink?.token;
+  const token = offered ?? saved;
   if (token === undefined) {
     showSignIn();
     return;
   }
   main.setAttribute('aria-busy', 'true');
-  void signIn(token).then((failure) => {
-    main.removeAttribute('aria-busy');
-    if (failure !== undefined) showSignIn(failure);
-  });
+  if (offered !== undefined && saved !== undefined && offered !== saved) {
+    void chooseAccount(saved, offered);
+    return;
+  }
+  void signIn(token).then(settle);
 }
 
 boot();
