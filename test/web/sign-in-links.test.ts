@@ -31,8 +31,8 @@ describe.skipIf(!HAVE_CHROMIUM)('sign-in links', () => {
       const question = page.getByRole('alertdialog');
       await question.waitFor();
       expect(await question.textContent()).toContain('You are signed in as alice-web. The link you opened would sign you in as bob-web');
-      expect(await page.evaluate(() => localStorage.getItem('partway.token'))).toBe(alice);
-      expect(await page.evaluate(() => location.hash)).toBe('');
+      expect(await page.evaluate('localStorage.getItem("partway.token")')).toBe(alice);
+      expect(await page.evaluate('location.hash')).toBe('');
       await page.getByRole('button', { name: 'Stay signed in as alice-web' }).click();
       await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('Signed in as alice-web');
 
@@ -41,7 +41,7 @@ describe.skipIf(!HAVE_CHROMIUM)('sign-in links', () => {
       await page.goto(link(bob));
       await page.getByRole('button', { name: 'Switch to bob-web' }).click();
       await expect.poll(() => page.locator('#signed-in-as').textContent()).toBe('Signed in as bob-web');
-      expect(await page.evaluate(() => localStorage.getItem('partway.token'))).toBe(bob);
+      expect(await page.evaluate('localStorage.getItem("partway.token")')).toBe(bob);
 
       // A link with the token already in use asks nothing.
       await page.goto('about:blank');
