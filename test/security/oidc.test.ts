@@ -240,3 +240,21 @@ describe('an identity provider that is down when Partway starts', () => {
     }
   });
 });
+
+describe('the rate limit with an identity provider', () => {
+  it("counts an IdP token by its user: one user's tokens share a budget, another user has their own", async () => {
+    const issuer = await new LocalIssuer().start();
+    const key = await makeKey('only');
+    issuer.published = [key];
+    const server = await startServer({ oidcIssuer: issuer.url, oidcAudience: AUDIENCE, rateLimit: '2' });
+    try {
+      const me = async (sub: string) => (await call('GET', `${server.api}/users/me`, { token: await issuer.sign(key, { sub }) })).status;
+      // Each request carries a freshly signed token of the same user.
+      expect([await me('ada'), await me('ada'), await me('ada')]).toEqual([200, 200, 429]);
+      expect(await me('grace')).toBe(200);
+    } finally {
+      await server.close();
+      await issuer.close();
+    }
+  });
+});
