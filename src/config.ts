@@ -28,7 +28,7 @@ export const SETTINGS = [
   { key: 'port', env: 'PARTWAY_PORT', flag: '--port', default: '8080', description: 'TCP port to listen on' },
   { key: 'host', env: 'PARTWAY_HOST', flag: '--host', default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for all)' },
   { key: 'dataDir', env: 'PARTWAY_DATA_DIR', flag: '--data-dir', default: './data', description: 'Directory for the SQLite database and the stored bytes' },
-  { key: 'publicUrl', env: 'PARTWAY_PUBLIC_URL', flag: '--public-url', default: undefined, description: 'Base URL clients use (e.g. https://files.example.com); default: from the request\'s Host' },
+  { key: 'publicUrl', env: 'PARTWAY_PUBLIC_URL', flag: '--public-url', default: undefined, description: 'Base URL clients use (e.g. https://files.example.com); default: the address each request came in on, or what a proxy in PARTWAY_TRUST_PROXY reports' },
   { key: 'basePartSize', env: 'PARTWAY_BASE_PART_SIZE', flag: '--base-part-size', default: String(8 * MiB), description: 'Smallest part size in bytes; doubled until a file needs at most max-parts parts', formerly: { env: 'PARTWAY_PART_SIZE', flag: '--part-size' } },
   { key: 'maxParts', env: 'PARTWAY_MAX_PARTS', flag: '--max-parts', default: '10000', description: 'Most parts one upload session may have' },
   { key: 'minChunkedSize', env: 'PARTWAY_MIN_CHUNKED_SIZE', flag: '--min-chunked-size', default: String(BOX_CHUNKED_MINIMUM), description: 'Smallest file size in bytes for a chunked upload session' },

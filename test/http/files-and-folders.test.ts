@@ -95,6 +95,17 @@ describe('files', () => {
     await beyond.body.dump();
   });
 
+  it('lets a page on any origin read a signed link, which needs no token (CORS *, with the headers a download reads)', async () => {
+    const data = randomData(1000);
+    const file = (await simpleUpload('cors.bin', data)).json.entries[0];
+    const location = String((await call('GET', `${server.api}/files/${file.id}/content`, { token: server.token })).headers.location);
+    const reply = await call('GET', location, { token: null, headers: { origin: 'http://files.example:8080', range: 'bytes=0-9' } });
+    expect(reply.status).toBe(206);
+    expect(reply.headers['access-control-allow-origin']).toBe('*');
+    expect(String(reply.headers['access-control-expose-headers'])).toMatch(/content-range.*content-disposition/);
+    expect(reply.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
   it('refuses tampered and expired download links, and a link serves only its own file', async () => {
     const data = randomData(1000);
     const file = (await simpleUpload('signed.bin', data)).json.entries[0];

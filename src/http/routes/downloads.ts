@@ -15,7 +15,11 @@ export function downloadRoutes(app: FastifyInstance, context: ApiContext): void 
     const download = grant && await context.folders.downloadable(grant.fileId, grant.versionId);
     if (!download) throw new BoxError('not_found', 'This download link is not valid or has expired');
 
-    reply.header('accept-ranges', 'bytes')
+    // The signature is the only credential, so any page may fetch the link (the web uploader follows
+    // its redirect here cross-origin when it was opened by another name than the public URL).
+    reply.header('access-control-allow-origin', '*')
+      .header('access-control-expose-headers', 'content-length, content-range, content-disposition, etag, accept-ranges')
+      .header('accept-ranges', 'bytes')
       .header('etag', `"${download.sha1}"`)
       .header('cache-control', 'private, max-age=0')
       .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(download.name)}`)
