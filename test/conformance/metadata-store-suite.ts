@@ -629,6 +629,36 @@ export function describeMetadataStore(
         expect(await steps.createSession(unlimited, NO_LIMITS)).toEqual({ created: true });
       });
 
+      it('createFile and addFileVersion are refused with the storage used when the bytes would pass the quota, racing ones too', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'a', { size: 1_000 });
+        await openSession(alice, { fileSize: 10_000 });
+        const used = 11_000;
+        const newFile = (fileName: string, size: number) => ({
+          ownerId: alice.id, parentId: alice.rootFolderId, name: fileName, nameKey: nameKey(fileName), now: T0,
+          blobKey: newBlobKey(), size, sha1: sha1(fileName),
+        });
+        const newVersion = (size: number) => ({ fileId: file.id, blobKey: newBlobKey(), size, sha1: sha1(`v${size}`), now: T0 });
+
+        expect(await steps.createFile(newFile('big', 9_001), 20_000)).toEqual({ quotaExceeded: used });
+        expect(await store.findChild(alice.rootFolderId, nameKey('big'))).toBeUndefined();
+        expect(await steps.addFileVersion(newVersion(9_001), { ownerId: alice.id, quota: 20_000 })).toEqual({ quotaExceeded: used });
+        expect(await store.getItem(file.id)).toEqual(file);
+        expect(await store.storageUsed(alice.id)).toBe(used);
+
+        // Two uploads racing for the last 9,000 bytes: one gets them.
+        const racing = await Promise.all([
+          steps.createFile(newFile('one', 6_000), 20_000),
+          steps.addFileVersion(newVersion(6_000), { ownerId: alice.id, quota: 20_000 }),
+          steps.createFile(newFile('two', 6_000), 20_000),
+        ]);
+        expect(racing.filter((result) => 'created' in result)).toHaveLength(1);
+        expect(racing.filter((result) => 'quotaExceeded' in result)).toHaveLength(2);
+        expect(await store.storageUsed(alice.id)).toBe(used + 6_000);
+        outcome(await steps.createFile(newFile('fits', 3_000), 20_000), 'created');
+        outcome(await steps.createFile(newFile('unlimited', 90_000_000)), 'created');
+      });
+
       it('the quota of one user is not used up by another user\'s files', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);
