@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AtomicSteps } from '../../src/core/atomic-steps.js';
+import { asPartRef, asUploadRef, type UploadSessionRecord } from '../../src/core/model.js';
+import { MetadataUnavailableError } from '../../src/core/store-errors.js';
+import { SqliteMetadataStore } from '../../src/metadata/sqlite/sqlite-store.js';
 import { call, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
 import { SHARED_BACKENDS, startSharedServer } from '../helpers/shared-backends.js';
 
@@ -82,5 +90,80 @@ describe.each(backends)('the simple upload keeps to the storage quota ($name)', 
     const racing = await Promise.all([1, 2, 3].map((n) => newFile(`racing-${n}.bin`, randomBytes(0.9 * MB), token)));
     expect(racing.map((reply) => reply.status).sort()).toEqual([201, 403, 403]);
     for (const reply of racing.filter((r) => r.status === 403)) expect(reply.json.code).toBe('storage_limit_exceeded');
+  });
+});
+
+describe('SQLite answers only from rows whose commit is on disk', () => {
+  /** The real fsync of the WAL, held back while `held` is set or failing while `failing` is. */
+  let held: Promise<void> | undefined;
+  let failing = false;
+  let dir: string;
+  let store: SqliteMetadataStore;
+  const walFsync = async (file: FileHandle) => {
+    await held;
+    if (failing) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    await file.datasync();
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'partway-durable-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function openStore(name: string): Promise<UploadSessionRecord> {
+    held = undefined;
+    failing = false;
+    store = new SqliteMetadataStore(join(dir, `${name}.db`), { walFsync });
+    const alice = await store.ensureUser('alice', 1);
+    const session: UploadSessionRecord = {
+      id: randomBytes(16).toString('hex').toUpperCase(), ownerId: alice.id, folderId: alice.rootFolderId, fileId: null,
+      fileName: 'a.bin', fileSize: 100, partSize: 100, totalParts: 1, uploadRef: asUploadRef('ref'), state: 'active',
+      createdAt: 1, expiresAt: 10_000, blobKey: null, contentSha1: null, committedFileId: null, partsStored: 0,
+    };
+    expect(await new AtomicSteps(store).createSession(session, { quota: null, maxOpenSessions: null })).toEqual({ created: true });
+    return session;
+  }
+
+  const part = (session: UploadSessionRecord) => ({
+    sessionId: session.id, offset: 0, size: 100, sha1: 'a'.repeat(40), partId: '00000001', partRef: asPartRef('1.x.part'), createdAt: 2,
+  });
+
+  it('a read of a part whose commit is still being fsynced waits for the fsync', async () => {
+    const session = await openStore('slow');
+    let release!: () => void;
+    held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const events: string[] = [];
+    const recording = store.recordPart(part(session)).then(() => events.push('recorded'));
+    const read = store.getPart(session.id, 0).then((found) => events.push(found ? 'read' : 'read nothing'));
+    const listed = store.getSession(session.id).then((found) => events.push(`session with ${found?.partsStored} parts`));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(events).toEqual([]);
+    events.push('fsynced');
+    release();
+    await Promise.all([recording, read, listed]);
+    expect(events[0]).toBe('fsynced');
+    expect(events.slice(1).sort()).toEqual(['read', 'recorded', 'session with 1 parts']);
+    // With no fsync pending a read answers at once.
+    held = undefined;
+    expect(await store.getPart(session.id, 0)).toMatchObject({ offset: 0 });
+    await store.close();
+  });
+
+  it('a failed fsync fails the store: the write and every later call are MetadataUnavailableError', async () => {
+    const session = await openStore('failing');
+    failing = true;
+    await expect(store.recordPart(part(session))).rejects.toBeInstanceOf(MetadataUnavailableError);
+    failing = false; // a later fsync that succeeds cannot vouch for what the failed one lost
+    await expect(store.getPart(session.id, 0)).rejects.toBeInstanceOf(MetadataUnavailableError);
+    await expect(store.getSession(session.id)).rejects.toBeInstanceOf(MetadataUnavailableError);
+    await expect(store.recordPart({ ...part(session), offset: 0 })).rejects.toBeInstanceOf(MetadataUnavailableError);
+    await expect(new AtomicSteps(store).commitSession({ sessionId: session.id, nameKey: 'a.bin', now: 3 }))
+      .rejects.toBeInstanceOf(MetadataUnavailableError);
+    await expect(store.ping()).rejects.toBeInstanceOf(MetadataUnavailableError);
+    await store.close();
   });
 });
