@@ -777,6 +777,27 @@ export function describeMetadataStore(
         expect(await store.listParts(newSessionId(), 0, 100)).toEqual({ total: 0, entries: [] });
       });
 
+      it('claimPartWrite starts a write only while no other write holds its slot: one writer per slot, racing claims too', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const session = await openSession(alice);
+        const other = await openSession(alice);
+        const P = session.partSize;
+        const write = (writeId: string, sessionId: string, offset: number, expiresAt = T0 + 60_000) => ({ writeId, sessionId, offset, expiresAt });
+
+        const racing = await Promise.all(['a', 'b', 'c'].map((id) => store.claimPartWrite(write(id, session.id, 0), T0)));
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimPartWrite(write('d', session.id, P), T0)).toBe(true);
+        expect(await store.claimPartWrite(write('e', other.id, 0), T0)).toBe(true);
+        expect(await store.partWritesInFlight(session.id, T0)).toEqual(expect.arrayContaining([0, P]));
+
+        const holder = ['a', 'b', 'c'][racing.indexOf(true)]!;
+        await store.endPartWrite(holder);
+        expect(await store.claimPartWrite(write('f', session.id, 0, T0 + 1000), T0)).toBe(true);
+        // A writer that died with its node holds the slot only until its lease ends.
+        expect(await store.claimPartWrite(write('g', session.id, 0), T0 + 999)).toBe(false);
+        expect(await store.claimPartWrite(write('h', session.id, 0), T0 + 1000)).toBe(true);
+      });
+
       it('partWritesInFlight lists the offsets of writes started and not ended or expired, per session', async () => {
         const alice = await store.ensureUser('alice', T0);
         const session = await openSession(alice);

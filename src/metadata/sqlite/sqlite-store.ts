@@ -238,6 +238,14 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#partWrites.set(write.writeId, write);
   }
 
+  async claimPartWrite(write: PartWrite, now: Millis): Promise<boolean> {
+    for (const other of this.#partWrites.values()) {
+      if (other.sessionId === write.sessionId && other.offset === write.offset && other.expiresAt > now) return false;
+    }
+    this.#partWrites.set(write.writeId, write);
+    return true;
+  }
+
   async endPartWrite(writeId: string): Promise<void> {
     this.#partWrites.delete(writeId);
   }
