@@ -57,6 +57,10 @@ describe.each(backends)('the simple upload keeps to the storage quota ($name)', 
     if (!skip) server = await start({ storageQuota: String(2 * MB) });
   });
   afterAll(async () => {
+    // A simple upload refused part way through its file leaves its connection stalled on the server
+    // (the multipart parser stops reading; src/http/multipart.ts, reported) until a 60 s timeout,
+    // which would hold up the close: those connections are cut here.
+    server?.partway.app.server.closeAllConnections();
     await server?.close();
   });
 
