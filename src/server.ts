@@ -38,7 +38,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
   }, now);
   const onGarbage = () => janitor.nudge();
-  const folders = new Folders({ metadata, blobs, now, onGarbage });
+  const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota });
   const uploads = new UploadSessions({
     metadata, blobs, folders, now, onGarbage,
     onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),

@@ -25,13 +25,22 @@ export class AtomicSteps {
     });
   }
 
-  createFile(file: NewFile): Promise<CreateItemResult<FileRecord>> {
-    return this.#metadata.transact((tx) => createFile(tx, file));
+  /**
+   * A new file, unless its owner's storage use plus its size would pass `quota` (null: no limit):
+   * the quota is counted in the same transaction, under the user's lock, so two uploads racing for
+   * the last bytes of a quota cannot both pass.
+   */
+  createFile(file: NewFile, quota: number | null = null): Promise<CreateItemResult<FileRecord> | QuotaExceeded> {
+    return this.#metadata.transact(async (tx) => (await exceedsQuota(tx, file.ownerId, file.size, quota)) ?? createFile(tx, file));
   }
 
-  /** A new version under the file's own name; `ifMatch`, when given, must be the file's current etag. */
-  addFileVersion(version: NewVersion): Promise<CreateVersionResult> {
-    return this.#metadata.transact((tx) => addVersion(tx, version, undefined));
+  /**
+   * A new version under the file's own name; `ifMatch`, when given, must be the file's current etag.
+   * With `limits`, refused when the owner's storage use plus its size would pass the quota (old versions count).
+   */
+  addFileVersion(version: NewVersion, limits?: { ownerId: string; quota: number | null }): Promise<CreateVersionResult | QuotaExceeded> {
+    return this.#metadata.transact(async (tx) => (limits && await exceedsQuota(tx, limits.ownerId, version.size, limits.quota))
+      ?? addVersion(tx, version, undefined));
   }
 
   /**
@@ -81,6 +90,17 @@ export class AtomicSteps {
       return { committed: created.created };
     });
   }
+}
+
+/** The storage the owner already uses, when `size` more bytes would pass its quota. */
+export type QuotaExceeded = { quotaExceeded: number };
+
+/** Locks the user (as a session creation does) and checks its quota; undefined when the bytes fit. */
+async function exceedsQuota(tx: MetadataTransaction, ownerId: string, size: number, quota: number | null): Promise<QuotaExceeded | undefined> {
+  if (quota === null) return undefined;
+  await tx.lockUser(ownerId);
+  const used = await tx.storageUsed(ownerId);
+  return used + size > quota ? { quotaExceeded: used } : undefined;
 }
 
 type NameOutcome = 'free' | { conflict: ItemRecord } | { parentMissing: true };

@@ -3,7 +3,7 @@ import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
-import { BoxError, ItemConflictError, rethrowStorageFull } from './errors.js';
+import { BoxError, ItemConflictError, rethrowStorageFull, type BoxErrorCode } from './errors.js';
 import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
 import { markerAfter, positionOf } from './item-markers.js';
@@ -53,13 +53,18 @@ export class Folders {
   readonly #blobs: BlobStore;
   readonly #now: () => number;
   readonly #onGarbage: () => void;
+  /** Bytes each user may store, sessions in progress included; null: no limit. */
+  readonly #storageQuota: number | null;
 
-  constructor(deps: { metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void }) {
+  constructor(deps: {
+    metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void; storageQuota?: number | null;
+  }) {
     this.#metadata = deps.metadata;
     this.#steps = new AtomicSteps(deps.metadata);
     this.#blobs = deps.blobs;
     this.#now = deps.now ?? Date.now;
     this.#onGarbage = deps.onGarbage ?? (() => {});
+    this.#storageQuota = deps.storageQuota ?? null;
   }
 
   async folder(user: UserRecord, publicId: string): Promise<FolderRecord> {
@@ -127,11 +132,13 @@ export class Folders {
     const key = nameKey(upload.name);
     const conflict = await this.#metadata.findChild(parent.id, key);
     if (conflict) throw new ItemConflictError(conflict);
-    const { uploadRef, content } = await this.#store(upload, body);
-    const result = await this.#steps.createFile({ ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() });
+    const { uploadRef, content } = await this.#store(user, upload, body);
+    const result = await this.#steps.createFile(
+      { ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() }, this.#storageQuota);
     if ('created' in result) return result.created;
     // Discarding the upload discards the blob joined from it too.
     await this.#blobs.abortUpload(uploadRef);
+    if ('quotaExceeded' in result) throw this.#quotaError(result.quotaExceeded);
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     throw new BoxError('not_found', `Could not find the folder ${parentId}`);
   }
@@ -140,10 +147,12 @@ export class Folders {
   async uploadVersion(user: UserRecord, fileId: string, upload: Omit<SimpleUpload, 'name'> & { ifMatch?: string | undefined },
     body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
     const file = await this.file(user, fileId);
-    const { uploadRef, content } = await this.#store(upload, body);
-    const result = await this.#steps.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() });
+    const { uploadRef, content } = await this.#store(user, upload, body);
+    const result = await this.#steps.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() },
+      { ownerId: user.id, quota: this.#storageQuota });
     if ('created' in result) return result.created;
     await this.#blobs.abortUpload(uploadRef);
+    if ('quotaExceeded' in result) throw this.#quotaError(result.quotaExceeded);
     if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
     if ('conflict' in result) throw new ItemConflictError(result.conflict);
     throw new BoxError('not_found', `Could not find the file ${fileId}`);
@@ -155,11 +164,33 @@ export class Folders {
     return item?.ownerId === user.id ? item : undefined;
   }
 
+  #quotaError(used: number): BoxError {
+    return new BoxError('storage_limit_exceeded', `Account storage limit reached: ${used} of ${this.#storageQuota} bytes used`);
+  }
+
+  /**
+   * The most bytes a simple upload may bring, and the error for one byte more: the largest file, or
+   * what is left of the owner's quota now (the bytes are then bounded as they stream, also where a
+   * store spools them; the final say is the transaction that creates the file).
+   */
+  async #bound(user: UserRecord, maxSize: number): Promise<{ limit: number; tooLong: BoxErrorCode; tooLongMessage: string }> {
+    const largest = {
+      limit: maxSize, tooLong: 'file_size_limit_exceeded', tooLongMessage: `The file is larger than the maximum of ${maxSize} bytes`,
+    } as const;
+    if (this.#storageQuota === null) return largest;
+    const used = await this.#metadata.storageUsed(user.id);
+    const left = this.#storageQuota - used;
+    if (left < 0) throw this.#quotaError(used);
+    if (left >= maxSize) return largest;
+    return { limit: left, tooLong: 'storage_limit_exceeded', tooLongMessage: `${this.#quotaError(used).message}; the file is larger than the ${left} bytes left` };
+  }
+
   /** Stores the bytes as a one-part upload joined into a blob; the upload is what to discard if no file takes them. */
-  async #store(upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>): Promise<{ uploadRef: UploadRef; content: NewFileContent }> {
+  async #store(user: UserRecord, upload: Omit<SimpleUpload, 'name'>, body: AsyncIterable<Uint8Array>): Promise<{ uploadRef: UploadRef; content: NewFileContent }> {
+    const bound = await this.#bound(user, upload.maxSize);
     const uploadRef = await this.#blobs.createUpload().catch(rethrowStorageFull);
     try {
-      const meter = new PartMeter(upload.maxSize, { tooLong: 'file_size_limit_exceeded' });
+      const meter = new PartMeter(bound.limit, bound);
       const partRef = await this.#blobs.writePart(uploadRef, { partNumber: 1, attemptId: newAttemptId() }, meter.pass(body))
         .catch(rethrowStorageFull);
       const sha1 = meter.sha1();
@@ -175,3 +206,4 @@ export class Folders {
     }
   }
 }
+

@@ -10,13 +10,15 @@ export class PartMeter {
   readonly #tooLong: BoxErrorCode;
   readonly #hash: Hash = createHash('sha1');
   readonly #also: Hash | undefined;
+  readonly #tooLongMessage: string;
   #received = 0;
   #ended = false;
 
   /** `also`, if given, is fed the same bytes (the whole-file hash, for a part at its prefix). */
-  constructor(limit: number, options: { tooLong?: BoxErrorCode; also?: Hash | undefined } = {}) {
+  constructor(limit: number, options: { tooLong?: BoxErrorCode; tooLongMessage?: string; also?: Hash | undefined } = {}) {
     this.#limit = limit;
     this.#tooLong = options.tooLong ?? 'requested_range_not_satisfiable';
+    this.#tooLongMessage = options.tooLongMessage ?? `The body is longer than the ${limit} bytes expected`;
     this.#also = options.also;
   }
 
@@ -33,7 +35,7 @@ export class PartMeter {
     for await (const chunk of body) {
       this.#received += chunk.byteLength;
       if (this.#received > this.#limit) {
-        throw new BoxError(this.#tooLong, `The body is longer than the ${this.#limit} bytes expected`);
+        throw new BoxError(this.#tooLong, this.#tooLongMessage);
       }
       this.#hash.update(chunk);
       this.#also?.update(chunk);

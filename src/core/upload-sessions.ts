@@ -12,6 +12,10 @@ import { WholeFileHashes, type PrefixClaim } from './whole-file-hashes.js';
 import { checkCommitParts, partSlotFor, type ListedPart, type PartSlot } from './part-rules.js';
 import { choosePartSize, totalParts, type PartSizePolicy } from './part-size.js';
 
+/** How long a second attempt at a part waits for the first to end before it is told to retry, and how often it looks. */
+const SLOT_WAIT_MS = 10_000;
+const SLOT_POLL_MS = 50;
+
 export interface UploadLimits {
   partSizePolicy: PartSizePolicy;
   /** Smaller files must use the simple upload (Box: 20,000,000 bytes). */
@@ -159,13 +163,35 @@ export class UploadSessions {
     if (session.state !== 'active') throw new BoxError('not_found', 'The upload session was committed');
 
     const writeId = newAttemptId();
-    await this.#metadata.startPartWrite({
-      writeId, sessionId: session.id, offset: slot.offset, expiresAt: this.#now() + this.#limits.partWriteLeaseMs,
-    });
+    const waited = await this.#claimSlot(session, slot, writeId);
     try {
+      // The attempt that held the slot may have recorded it meanwhile: then this one is compared with it.
+      const recorded = waited ? await this.#metadata.getPart(session.id, slot.offset) : undefined;
+      if (recorded) return await this.#compareWithStored(recorded, slot, sha1, body);
       return await this.#writePart(session, slot, sha1, writeId, body);
     } finally {
       await this.#metadata.endPartWrite(writeId);
+    }
+  }
+
+  /**
+   * Registers this attempt as the slot's one writer, waiting (a bounded time) while another attempt
+   * writes it: on S3 both would write the same S3 part, and the loser's bytes could land after the
+   * winner was recorded, leaving a part whose ETag no longer matches (every commit refused). A
+   * writer that died with its node holds the slot until its lease ends. Returns whether it waited;
+   * past the wait, a 429 with Retry-After, which Box's clients retry.
+   */
+  async #claimSlot(session: UploadSessionRecord, slot: PartSlot, writeId: string): Promise<boolean> {
+    const deadline = Date.now() + SLOT_WAIT_MS;
+    for (let waited = false; ; waited = true) {
+      const now = this.#now();
+      const write = { writeId, sessionId: session.id, offset: slot.offset, expiresAt: now + this.#limits.partWriteLeaseMs };
+      if (await this.#metadata.claimPartWrite(write, now)) return waited;
+      if (Date.now() >= deadline) {
+        throw new BoxError('rate_limit_exceeded', `Another attempt at the part at offset ${slot.offset} is being written; retry`,
+          { retryAfterSeconds: this.#limits.commitRetryAfterSeconds });
+      }
+      await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
     }
   }
 

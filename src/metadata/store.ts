@@ -50,6 +50,11 @@ export interface MetadataStore {
   getPart(sessionId: string, offset: number): Promise<PartRecord | undefined>;
   listParts(sessionId: string, offset: number, limit: number): Promise<Page<PartRecord>>;
   startPartWrite(write: PartWrite): Promise<void>;
+  /**
+   * Starts the write only if no other write at its slot is in flight (started, not ended, not expired
+   * at `now`): one writer per slot at a time, across nodes. Returns whether it started.
+   */
+  claimPartWrite(write: PartWrite, now: Millis): Promise<boolean>;
   endPartWrite(writeId: string): Promise<void>;
   /** Offsets being written into a session right now (writes not yet ended and not expired). */
   partWritesInFlight(sessionId: string, now: Millis): Promise<number[]>;

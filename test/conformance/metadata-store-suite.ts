@@ -629,6 +629,36 @@ export function describeMetadataStore(
         expect(await steps.createSession(unlimited, NO_LIMITS)).toEqual({ created: true });
       });
 
+      it('createFile and addFileVersion are refused with the storage used when the bytes would pass the quota, racing ones too', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'a', { size: 1_000 });
+        await openSession(alice, { fileSize: 10_000 });
+        const used = 11_000;
+        const newFile = (fileName: string, size: number) => ({
+          ownerId: alice.id, parentId: alice.rootFolderId, name: fileName, nameKey: nameKey(fileName), now: T0,
+          blobKey: newBlobKey(), size, sha1: sha1(fileName),
+        });
+        const newVersion = (size: number) => ({ fileId: file.id, blobKey: newBlobKey(), size, sha1: sha1(`v${size}`), now: T0 });
+
+        expect(await steps.createFile(newFile('big', 9_001), 20_000)).toEqual({ quotaExceeded: used });
+        expect(await store.findChild(alice.rootFolderId, nameKey('big'))).toBeUndefined();
+        expect(await steps.addFileVersion(newVersion(9_001), { ownerId: alice.id, quota: 20_000 })).toEqual({ quotaExceeded: used });
+        expect(await store.getItem(file.id)).toEqual(file);
+        expect(await store.storageUsed(alice.id)).toBe(used);
+
+        // Two uploads racing for the last 9,000 bytes: one gets them.
+        const racing = await Promise.all([
+          steps.createFile(newFile('one', 6_000), 20_000),
+          steps.addFileVersion(newVersion(6_000), { ownerId: alice.id, quota: 20_000 }),
+          steps.createFile(newFile('two', 6_000), 20_000),
+        ]);
+        expect(racing.filter((result) => 'created' in result)).toHaveLength(1);
+        expect(racing.filter((result) => 'quotaExceeded' in result)).toHaveLength(2);
+        expect(await store.storageUsed(alice.id)).toBe(used + 6_000);
+        outcome(await steps.createFile(newFile('fits', 3_000), 20_000), 'created');
+        outcome(await steps.createFile(newFile('unlimited', 90_000_000)), 'created');
+      });
+
       it('the quota of one user is not used up by another user\'s files', async () => {
         const alice = await store.ensureUser('alice', T0);
         const bob = await store.ensureUser('bob', T0);
@@ -745,6 +775,27 @@ export function describeMetadataStore(
         expect(await store.listParts(session.id, 6, 4)).toEqual({ total: 6, entries: [] });
         expect(await store.listParts(other.id, 0, 100)).toEqual({ total: 1, entries: [otherPart] });
         expect(await store.listParts(newSessionId(), 0, 100)).toEqual({ total: 0, entries: [] });
+      });
+
+      it('claimPartWrite starts a write only while no other write holds its slot: one writer per slot, racing claims too', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const session = await openSession(alice);
+        const other = await openSession(alice);
+        const P = session.partSize;
+        const write = (writeId: string, sessionId: string, offset: number, expiresAt = T0 + 60_000) => ({ writeId, sessionId, offset, expiresAt });
+
+        const racing = await Promise.all(['a', 'b', 'c'].map((id) => store.claimPartWrite(write(id, session.id, 0), T0)));
+        expect(racing.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimPartWrite(write('d', session.id, P), T0)).toBe(true);
+        expect(await store.claimPartWrite(write('e', other.id, 0), T0)).toBe(true);
+        expect(await store.partWritesInFlight(session.id, T0)).toEqual(expect.arrayContaining([0, P]));
+
+        const holder = ['a', 'b', 'c'][racing.indexOf(true)]!;
+        await store.endPartWrite(holder);
+        expect(await store.claimPartWrite(write('f', session.id, 0, T0 + 1000), T0)).toBe(true);
+        // A writer that died with its node holds the slot only until its lease ends.
+        expect(await store.claimPartWrite(write('g', session.id, 0), T0 + 999)).toBe(false);
+        expect(await store.claimPartWrite(write('h', session.id, 0), T0 + 1000)).toBe(true);
       });
 
       it('partWritesInFlight lists the offsets of writes started and not ended or expired, per session', async () => {

@@ -194,6 +194,20 @@ export class PostgresMetadataStore implements MetadataStore {
       [write.writeId, write.sessionId, write.offset, write.expiresAt]);
   }
 
+  async claimPartWrite(write: PartWrite, now: Millis): Promise<boolean> {
+    return this.#tx(async (client) => {
+      // The session's row lock serialises the claims of its slots across nodes.
+      const session = await client.query('SELECT id FROM upload_sessions WHERE id = $1 FOR UPDATE', [write.sessionId]);
+      if (session.rows.length === 0) return false;
+      const busy = await client.query('SELECT 1 FROM part_writes WHERE session_id = $1 AND byte_offset = $2 AND expires_at > $3 LIMIT 1',
+        [write.sessionId, write.offset, now]);
+      if (busy.rows.length > 0) return false;
+      await client.query('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES ($1, $2, $3, $4)',
+        [write.writeId, write.sessionId, write.offset, write.expiresAt]);
+      return true;
+    });
+  }
+
   async endPartWrite(writeId: string): Promise<void> {
     await this.#query('DELETE FROM part_writes WHERE write_id = $1', [writeId]);
   }

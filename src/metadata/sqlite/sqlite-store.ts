@@ -1,10 +1,11 @@
+import type { FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
   type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
-import { StorageFullError } from '../../core/store-errors.js';
+import { MetadataUnavailableError, StorageFullError } from '../../core/store-errors.js';
 import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import { childOrderSql } from '../child-order.js';
@@ -34,7 +35,8 @@ export class SqliteMetadataStore implements MetadataStore {
   /** listChildrenOrdered's statements, one per order (and with or without a position). */
   readonly #orderedChildren = new Map<string, Database.Statement>();
 
-  constructor(path: string) {
+  /** `walFsync`, for tests: fsyncs the WAL file in place of `file.datasync()` (to slow or fail the real one). */
+  constructor(path: string, options: { walFsync?: (file: FileHandle) => Promise<void> } = {}) {
     this.#db = new Database(path);
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('journal_mode = WAL');
@@ -43,23 +45,28 @@ export class SqliteMetadataStore implements MetadataStore {
     migrate(this.#db);
     // From here on commits only write the WAL; #write waits for WalSync to fsync it.
     this.#db.pragma('synchronous = NORMAL');
-    this.#wal = new WalSync(`${path}-wal`);
+    this.#wal = new WalSync(`${path}-wal`, undefined, options.walFsync);
     this.#sql = prepareStatements(this.#db);
     this.#tx = new SqliteTransaction(this.#sql);
   }
 
   async transact<T>(work: (tx: MetadataTransaction) => Promise<T>): Promise<T> {
-    return this.#write(async () => {
+    return this.#guarded(async () => {
+      // The check and the opening share one tick: nothing can open a transaction between them.
+      while (this.#open) await this.#open;
       let end!: () => void;
       this.#open = new Promise<void>((resolve) => {
         end = resolve;
       });
+      let result: T;
+      let durable: Promise<void>;
       try {
         this.#db.exec('BEGIN IMMEDIATE');
         try {
-          const result = await work(this.#tx);
+          result = await work(this.#tx);
           this.#db.exec('COMMIT');
-          return result;
+          // In the commit's tick, so no read can see its rows before their fsync is owed (see #read).
+          durable = this.#wal.sync();
         } catch (error) {
           if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
           throw error;
@@ -68,6 +75,8 @@ export class SqliteMetadataStore implements MetadataStore {
         this.#open = undefined;
         end();
       }
+      await this.#durable(durable);
+      return result;
     });
   }
 
@@ -229,6 +238,14 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#partWrites.set(write.writeId, write);
   }
 
+  async claimPartWrite(write: PartWrite, now: Millis): Promise<boolean> {
+    for (const other of this.#partWrites.values()) {
+      if (other.sessionId === write.sessionId && other.offset === write.offset && other.expiresAt > now) return false;
+    }
+    this.#partWrites.set(write.writeId, write);
+    return true;
+  }
+
   async endPartWrite(writeId: string): Promise<void> {
     this.#partWrites.delete(writeId);
   }
@@ -294,6 +311,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async ping(): Promise<void> {
+    this.#usable();
     this.#db.prepare('SELECT 1').get();
   }
 
@@ -304,16 +322,23 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /**
-   * Runs a write once no `transact` transaction is open and resolves once it is durable; a full disk
-   * becomes StorageFullError (a 507 for the client, not a 500).
+   * Runs a write once no `transact` transaction is open and resolves once it is durable. `work` is
+   * synchronous (one better-sqlite3 transaction), so its fsync is owed in the tick it commits.
    */
-  async #write<T>(work: () => T | Promise<T>): Promise<T> {
-    try {
-      // The check and the start of `work` share one tick: nothing can open a transaction between them.
+  async #write<T>(work: () => T): Promise<T> {
+    return this.#guarded(async () => {
       while (this.#open) await this.#open;
-      const result = await work();
-      await this.#wal.sync();
+      const result = work();
+      await this.#durable(this.#wal.sync());
       return result;
+    });
+  }
+
+  /** A full disk becomes StorageFullError (a 507 for the client, not a 500); a failed store refuses everything. */
+  async #guarded<T>(step: () => Promise<T>): Promise<T> {
+    this.#usable();
+    try {
+      return await step();
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') throw new StorageFullError({ cause: error });
@@ -321,14 +346,42 @@ export class SqliteMetadataStore implements MetadataStore {
     }
   }
 
-  /** Runs a read at once, or after the open `transact` transaction (whose rows it must not see). */
+  /**
+   * Waits for an fsync of the WAL. If it fails, commits the process has seen (and may have answered
+   * from) may not be on disk, and a later fsync cannot tell: the store fails for good, like
+   * PostgreSQL's PANIC on a failed fsync; every later call is MetadataUnavailableError (a 503, and
+   * readiness fails) until the process is restarted and SQLite recovers from what is on disk.
+   */
+  async #durable(sync: Promise<void>): Promise<void> {
+    try {
+      await sync;
+    } catch (error) {
+      throw new MetadataUnavailableError({ cause: error });
+    }
+  }
+
+  #usable(): void {
+    const failure = this.#wal.failure;
+    if (failure) throw new MetadataUnavailableError({ cause: failure.error });
+  }
+
+  /**
+   * Runs a read at once, or after the open `transact` transaction (whose rows it must not see). What
+   * it read is returned only once durable: while a WAL fsync is running or owed, the rows may be of a
+   * commit not yet on disk, and a client must not be answered from them (a replayed commit, a
+   * retried part). With no fsync pending, as most of the time, the read costs nothing more.
+   */
   #read<T>(work: () => T): T | Promise<T> {
-    return this.#open ? this.#readLater(work) : work();
+    this.#usable();
+    if (this.#open) return this.#readLater(work);
+    const result = work();
+    const syncing = this.#wal.pending();
+    return syncing ? this.#durable(syncing).then(() => result) : result;
   }
 
   async #readLater<T>(work: () => T): Promise<T> {
     while (this.#open) await this.#open;
-    return work();
+    return this.#read(work);
   }
 
   #endSession(session: UploadSessionRecord, state: 'aborted' | 'expired'): void {

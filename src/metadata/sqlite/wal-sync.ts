@@ -14,21 +14,45 @@ import { dirname } from 'node:path';
  * rewrites it in place and deletes it only when the last connection closes. That also means a
  * restart creates a new WAL file, whose directory entry must be made durable too, or the commits in
  * it could vanish with it: the first sync after opening the file also fsyncs its directory.
+ *
+ * A failed fsync is final: what the kernel could not write may be dropped from its cache and reported
+ * once (PostgreSQL's "fsyncgate"), so a later fsync that succeeds proves nothing. Every later sync
+ * fails with the first error.
  */
 export class WalSync {
   readonly #path: string;
   readonly #syncDirectory: (path: string) => Promise<void>;
+  readonly #syncFile: (file: FileHandle) => Promise<void>;
   #file: Promise<FileHandle> | undefined;
   #running: Promise<void> | undefined;
   #next: Promise<void> | undefined;
+  #failure: { error: unknown } | undefined;
 
-  constructor(walPath: string, syncDirectory: (path: string) => Promise<void> = fsyncDirectory) {
+  /** `syncFile` fsyncs the open WAL file (a seam for tests, which may slow or fail the real one). */
+  constructor(walPath: string, syncDirectory: (path: string) => Promise<void> = fsyncDirectory,
+    syncFile: (file: FileHandle) => Promise<void> = (file) => file.datasync()) {
     this.#path = walPath;
     this.#syncDirectory = syncDirectory;
+    this.#syncFile = syncFile;
+  }
+
+  /** The first fsync error, once one failed. */
+  get failure(): { error: unknown } | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * The fsync that will make everything committed so far durable, while one is running or owed;
+   * undefined when nothing is (the common case, so a read can check it for nothing).
+   */
+  pending(): Promise<void> | undefined {
+    if (this.#failure) return Promise.reject(this.#failure.error);
+    return this.#next ?? this.#running;
   }
 
   /** Resolves once everything committed before the call is on disk. */
   sync(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure.error);
     if (!this.#running) return this.#start();
     // The running fsync may have begun before the caller's commit: one more follows it, for everyone
     // who arrives until it starts.
@@ -48,7 +72,10 @@ export class WalSync {
   }
 
   #start(): Promise<void> {
-    const running = this.#fsync().finally(() => {
+    const running = this.#fsync().catch((error: unknown) => {
+      this.#failure ??= { error };
+      throw error;
+    }).finally(() => {
       if (this.#running === running) this.#running = undefined;
     });
     this.#running = running;
@@ -61,7 +88,7 @@ export class WalSync {
       this.#file = undefined;
       throw error;
     });
-    await file.datasync();
+    await this.#syncFile(file);
   }
 
   async #open(): Promise<FileHandle> {
