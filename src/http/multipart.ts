@@ -40,6 +40,10 @@ export function readSimpleUpload<T>(request: FastifyRequest,
         ? Promise.reject(new BoxError('metadata_after_file_contents'))
         : parseAttributes(attributes).then((parsed) => onFile(parsed, stream));
       handled.catch((error: unknown) => {
+        // The file's reader stopped early: the parser would wait for it for ever and stop reading the
+        // request, stalling its connection. Let go of the request; the rest of its body is discarded
+        // after the answer (unread-body.ts), within its bounds.
+        request.raw.unpipe(busboy);
         stream.resume();
         reject(malformed && !(error instanceof BoxError) ? new BoxError('bad_request', `Malformed multipart body: ${malformed.message}`) : error);
       });

@@ -56,12 +56,28 @@ describe.each(backends)('the simple upload keeps to the storage quota ($name)', 
   beforeAll(async () => {
     if (!skip) server = await start({ storageQuota: String(2 * MB) });
   });
-  afterAll(async () => {
-    // A simple upload refused part way through its file leaves its connection stalled on the server
-    // (the multipart parser stops reading; src/http/multipart.ts, reported) until a 60 s timeout,
-    // which would hold up the close: those connections are cut here.
-    server?.partway.app.server.closeAllConnections();
-    await server?.close();
+  afterAll(() => server?.close());
+
+  it.skipIf(skip)('keeps the connection of an upload refused part way usable: the rest of its body is discarded', async () => {
+    // The multipart parser once stopped reading the request when the file's reader gave up, leaving
+    // the connection stalled (and the server's close waiting) until a 60 s timeout.
+    const token = await server.tokenFor('kept-alive');
+    const connection = new Agent({ connections: 1, pipelining: 1 });
+    try {
+      const refused = await request(`${server.upload}/files/content`, {
+        method: 'POST', dispatcher: connection, body: multipart({ name: 'big.bin', parent: { id: '0' } }, randomBytes(3 * MB)),
+        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      });
+      expect(refused.statusCode).toBe(403);
+      expect(await refused.body.json()).toMatchObject({ code: 'storage_limit_exceeded' });
+      const next = await request(`${server.api}/users/me`, {
+        dispatcher: connection, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000),
+      });
+      expect(next.statusCode).toBe(200);
+      await next.body.dump();
+    } finally {
+      await connection.destroy();
+    }
   });
 
   it.skipIf(skip)('refuses the file that would pass the quota, a new version too, and stores none of them', async () => {
