@@ -1,7 +1,7 @@
 import type { MetadataStore, MetadataTransaction } from '../metadata/store.js';
 import type {
-  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemRecord, NewFile,
-  NewFolder, NewVersion, SessionLimits, UploadSessionRecord,
+  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemChanges, ItemRecord,
+  NewFile, NewFolder, NewVersion, SessionLimits, UpdateItemResult, UploadSessionRecord,
 } from './model.js';
 
 /**
@@ -41,6 +41,45 @@ export class AtomicSteps {
   addFileVersion(version: NewVersion, limits?: { ownerId: string; quota: number | null }): Promise<CreateVersionResult | QuotaExceeded> {
     return this.#metadata.transact(async (tx) => (limits && await exceedsQuota(tx, limits.ownerId, version.size, limits.quota))
       ?? addVersion(tx, version, undefined));
+  }
+
+  /**
+   * Renames, moves or re-describes an item. The item's lock orders racing updates of it; the target
+   * folder's lock orders the names taken in it; and a folder's move locks every folder above its new
+   * parent, so two moves that would each put one folder inside the other cannot both pass the check
+   * (on PostgreSQL one waits or is a deadlock's victim, and runs again seeing the other's outcome).
+   */
+  updateItem(changes: ItemChanges): Promise<UpdateItemResult> {
+    return this.#metadata.transact(async (tx): Promise<UpdateItemResult> => {
+      const locked = await tx.lockItem(changes.itemId);
+      // A user's root folder has no parent to move it from, nor a name of its own to change.
+      if (!locked || locked.item.ownerId !== changes.ownerId || locked.item.parentId === null) return { notFound: true };
+      const item = locked.item;
+      const currentParentId = locked.item.parentId;
+      const etag = item.type === 'file' ? item.etag : 0;
+      if (changes.ifMatch !== undefined && changes.ifMatch !== String(etag)) return { preconditionFailed: item };
+      const parentId = changes.parentId ?? currentParentId;
+      const nameKey = changes.rename?.nameKey ?? locked.nameKey;
+      if (parentId !== currentParentId) {
+        const parent = await tx.lockItem(parentId);
+        if (parent?.item.type !== 'folder' || parent.item.ownerId !== changes.ownerId) return { parentMissing: true };
+        if (item.type === 'folder' && await isWithin(tx, parentId, item.id)) return { cyclical: true };
+      }
+      if (parentId !== currentParentId || nameKey !== locked.nameKey) {
+        const name = await takeName(tx, parentId, nameKey);
+        // The item's own name in another case is no clash with itself.
+        if (name !== 'free' && 'conflict' in name && name.conflict.id !== item.id) return { conflict: name.conflict };
+        if (name !== 'free' && 'parentMissing' in name) return { parentMissing: true };
+      }
+      const updated = await tx.updateItem(item.id, {
+        parentId, name: changes.rename?.name ?? item.name, nameKey,
+        description: changes.description ?? (item.type === 'file' ? item.description : ''),
+        contentModifiedAt: changes.contentModifiedAt ?? (item.type === 'file' ? item.contentModifiedAt : null),
+        // Box gives an item a new etag with each change; a folder's stays "0" here.
+        modifiedAt: changes.now, etag: item.type === 'file' ? item.etag + 1 : 0,
+      });
+      return { updated };
+    });
   }
 
   /**
@@ -111,6 +150,16 @@ async function takeName(tx: MetadataTransaction, parentId: string, nameKey: stri
   if (parent?.item.type !== 'folder') return { parentMissing: true };
   const conflict = await tx.findChild(parentId, nameKey);
   return conflict ? { conflict } : 'free';
+}
+
+/** Whether `folderId` is `ancestorId` or lies below it; locks each folder on the way up. */
+async function isWithin(tx: MetadataTransaction, folderId: string, ancestorId: string): Promise<boolean> {
+  for (let id: string | null = folderId; id !== null;) {
+    if (id === ancestorId) return true;
+    const locked = await tx.lockItem(id);
+    id = locked?.item.parentId ?? null;
+  }
+  return false;
 }
 
 async function createFile(tx: MetadataTransaction, file: NewFile): Promise<CreateItemResult<FileRecord>> {

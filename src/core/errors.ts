@@ -21,6 +21,7 @@ export const BOX_ERRORS = {
   file_size_too_small: { status: 400, message: 'The file is too small for a chunked upload' },
   item_name_invalid: { status: 400, message: 'Item name invalid' },
   item_name_too_long: { status: 400, message: 'Item name too long' },
+  cyclical_folder_structure: { status: 400, message: 'A folder cannot be moved into itself or a folder below it' },
   digest_mismatch: { status: 400, message: 'The digest of the content does not match the Digest header' },
   parts_mismatch: { status: 400, message: 'The parts do not match the parts uploaded to the session' },
   invalid_limit: { status: 400, message: 'The limit parameter is not valid' },

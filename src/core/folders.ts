@@ -33,6 +33,16 @@ export interface ItemsPage extends Page<ItemRecord> {
   nextMarker: string | null;
 }
 
+/** Box's `PUT /files/{id}` and `PUT /folders/{id}`: what to change; an absent field stays. */
+export interface ItemUpdate {
+  name?: string | undefined;
+  /** The folder to move the item into; "0" is the root. */
+  parentId?: string | undefined;
+  description?: string | undefined;
+  contentModifiedAt?: number | undefined;
+  ifMatch?: string | undefined;
+}
+
 export interface SimpleUpload {
   name: string;
   /** The most bytes the content may have (its length is not known before it has arrived). */
@@ -105,6 +115,35 @@ export class Folders {
     const entries = page.entries.slice(0, query.limit);
     const more = page.entries.length > query.limit;
     return { total: page.total, entries, nextMarker: more ? markerAfter(entries.at(-1)!, query.order) : null };
+  }
+
+  async updateFile(user: UserRecord, id: string, update: ItemUpdate): Promise<FileRecord> {
+    const file = await this.file(user, id);
+    return await this.#update(user, file, update) as FileRecord;
+  }
+
+  async updateFolder(user: UserRecord, publicId: string, update: ItemUpdate): Promise<FolderRecord> {
+    const folder = await this.folder(user, publicId);
+    if (folder.parentId === null) throw new BoxError('access_denied_insufficient_permissions', 'The root folder cannot be renamed or moved');
+    return await this.#update(user, folder, update) as FolderRecord;
+  }
+
+  async #update(user: UserRecord, item: ItemRecord, update: ItemUpdate): Promise<ItemRecord> {
+    if (update.name !== undefined) checkItemName(update.name);
+    const wanted = update.parentId;
+    const parentId = wanted === undefined ? undefined : wanted === ROOT_FOLDER_ID ? user.rootFolderId : wanted;
+    if (parentId !== undefined && !isItemId(parentId)) throw new BoxError('not_found', `Could not find the folder ${wanted}`);
+    const result = await this.#steps.updateItem({
+      itemId: item.id, ownerId: user.id, parentId, description: update.description, contentModifiedAt: update.contentModifiedAt,
+      rename: update.name === undefined ? undefined : { name: update.name, nameKey: nameKey(update.name) },
+      ifMatch: update.ifMatch, now: this.#now(),
+    });
+    if ('updated' in result) return result.updated;
+    if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('cyclical' in result) throw new BoxError('cyclical_folder_structure');
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${wanted}`);
+    throw new BoxError('not_found', `Could not find the ${item.type} ${item.id}`);
   }
 
   async deleteFile(user: UserRecord, id: string, ifMatch?: string): Promise<void> {

@@ -164,6 +164,41 @@ export interface CommitInput {
   now: Millis;
 }
 
+/** What `PUT /files/{id}` or `PUT /folders/{id}` changes; an absent field stays as it is. */
+export interface ItemChanges {
+  itemId: string;
+  ownerId: string;
+  /** A new name with its key (the core checked it against Box's name rules). */
+  rename?: { name: string; nameKey: string } | undefined;
+  /** Moves the item into this folder. */
+  parentId?: string | undefined;
+  description?: string | undefined;
+  contentModifiedAt?: Millis | undefined;
+  /** When given, the item's current etag must equal it (Box's `If-Match`). */
+  ifMatch?: string | undefined;
+  now: Millis;
+}
+
+/** The columns an update writes, all of them (the store knows nothing of which ones changed). */
+export interface ItemFields {
+  parentId: string;
+  name: string;
+  nameKey: string;
+  description: string;
+  contentModifiedAt: Millis | null;
+  modifiedAt: Millis;
+  etag: number;
+}
+
+export type UpdateItemResult =
+  | { updated: ItemRecord }
+  | { notFound: true }
+  | { preconditionFailed: ItemRecord }
+  | { conflict: ItemRecord }
+  | { parentMissing: true }
+  /** The move would put a folder inside itself or its own subtree. */
+  | { cyclical: true };
+
 export type CreateItemResult<T> = { created: T } | { conflict: ItemRecord } | { parentMissing: true };
 
 export type CreateVersionResult =

@@ -119,6 +119,31 @@ export const deleteFileSchema = {
   headers: { type: 'object', properties: { 'if-match': IF_MATCH } },
 } as const;
 
+const PARENT = { type: 'object', required: ['id'], properties: { id: { type: ['string', 'number'] } } } as const;
+
+/** Box's `PUT` on an item: each field is optional and an absent one stays as it is. */
+const ITEM_CHANGES = {
+  name: { ...FILE_NAME, description: 'A new name, checked against Box\'s name rules by the core' },
+  parent: { ...PARENT, description: 'Moves the item into this folder ("0" is the root)' },
+} as const;
+
+export const updateFileSchema = {
+  summary: 'Rename, move or describe a file, or set its content modification time',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': IF_MATCH } },
+  body: {
+    type: ['object', 'null'],
+    properties: { ...ITEM_CHANGES, description: { type: 'string' }, content_modified_at: DATE_TIME },
+  },
+} as const;
+
+export const updateFolderSchema = {
+  summary: 'Rename or move a folder (never into itself or a folder below it)',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': header('The etag the folder must still have') } },
+  body: { type: ['object', 'null'], properties: ITEM_CHANGES },
+} as const;
+
 export const downloadFileSchema = {
   summary: 'Download a file: a 302 to a signed link',
   params: WITH_ID,

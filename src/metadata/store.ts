@@ -1,5 +1,5 @@
 import type {
-  BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
+  BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
   PartRecord, PartWrite, RecordPartResult, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 
@@ -110,4 +110,6 @@ export interface MetadataTransaction {
   /** Makes `version` the file's current version, under `name` (a version may rename the file). */
   insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord>;
   markCommitted(sessionId: string, fileId: string): Promise<void>;
+  /** Writes an item's name, parent, description, content time, modification time and etag; returns it as stored. */
+  updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord>;
 }

@@ -443,6 +443,88 @@ export function describeMetadataStore(
       });
     });
 
+    // ---- updates: rename, move -----------------------------------------------------------------
+
+    describe('updateItem', () => {
+      it('renames and moves a file, keeps its content, sets description and content time, and gives it a new etag', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const docs = await folderIn(alice, alice.rootFolderId, 'docs');
+        const file = await fileIn(alice, alice.rootFolderId, 'a.txt');
+        const result = await steps.updateItem({
+          itemId: file.id, ownerId: alice.id, rename: { name: 'B.txt', nameKey: nameKey('B.txt') }, parentId: docs.id,
+          description: 'notes', contentModifiedAt: T0 + 5, ifMatch: '0', now: T0 + 9,
+        });
+        expect(outcome(result, 'updated')).toEqual({
+          ...file, name: 'B.txt', parentId: docs.id, description: 'notes', contentModifiedAt: T0 + 5, modifiedAt: T0 + 9, etag: 1,
+        });
+        expect(await store.findChild(alice.rootFolderId, nameKey('a.txt'))).toBeUndefined();
+        expect((await store.findChild(docs.id, nameKey('b.txt')))?.id).toBe(file.id);
+        // The old name is free again.
+        await fileIn(alice, alice.rootFolderId, 'a.txt');
+      });
+
+      it('a stale If-Match, a taken name, a missing or foreign parent and another user change nothing', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const bob = await store.ensureUser('bob', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'a.txt');
+        const other = await fileIn(alice, alice.rootFolderId, 'other.txt');
+        const base = { itemId: file.id, ownerId: alice.id, now: T0 + 9 };
+        expect(await steps.updateItem({ ...base, ifMatch: '7', description: 'x' })).toEqual({ preconditionFailed: file });
+        expect(await steps.updateItem({ ...base, rename: { name: 'OTHER.txt', nameKey: nameKey('OTHER.txt') } }))
+          .toEqual({ conflict: other });
+        expect(await steps.updateItem({ ...base, parentId: '999999' })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, parentId: other.id })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, parentId: bob.rootFolderId })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, ownerId: bob.id, description: 'x' })).toEqual({ notFound: true });
+        expect(await steps.updateItem({ itemId: alice.rootFolderId, ownerId: alice.id, description: 'x', now: T0 })).toEqual({ notFound: true });
+        expect(await store.getItem(file.id)).toEqual(file);
+      });
+
+      it('renaming an item to its own name in another case is no clash', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const folder = await folderIn(alice, alice.rootFolderId, 'photos');
+        const renamed = outcome(await steps.updateItem({
+          itemId: folder.id, ownerId: alice.id, rename: { name: 'Photos', nameKey: nameKey('Photos') }, now: T0 + 1,
+        }), 'updated');
+        expect(renamed).toEqual({ ...folder, name: 'Photos', modifiedAt: T0 + 1 });
+      });
+
+      it('refuses to move a folder into itself or below it, and moves it elsewhere with its subtree', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const middle = await folderIn(alice, top.id, 'middle');
+        const bottom = await folderIn(alice, middle.id, 'bottom');
+        const elsewhere = await folderIn(alice, alice.rootFolderId, 'elsewhere');
+        for (const target of [top, middle, bottom]) {
+          expect(await steps.updateItem({ itemId: top.id, ownerId: alice.id, parentId: target.id, now: T0 })).toEqual({ cyclical: true });
+        }
+        outcome(await steps.updateItem({ itemId: top.id, ownerId: alice.id, parentId: elsewhere.id, now: T0 }), 'updated');
+        expect((await store.ancestors(bottom.id)).map((folder) => folder.id)).toEqual([alice.rootFolderId, elsewhere.id, top.id, middle.id]);
+      });
+
+      it('two racing moves that would each put one folder inside the other leave no cycle', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const a = await folderIn(alice, alice.rootFolderId, 'a');
+        const b = await folderIn(alice, alice.rootFolderId, 'b');
+        const results = await Promise.all([
+          steps.updateItem({ itemId: a.id, ownerId: alice.id, parentId: b.id, now: T0 }),
+          steps.updateItem({ itemId: b.id, ownerId: alice.id, parentId: a.id, now: T0 }),
+        ]);
+        expect(results.filter((result) => 'updated' in result)).toHaveLength(1);
+        expect(results.filter((result) => 'cyclical' in result)).toHaveLength(1);
+      });
+
+      it('racing renames to one free name in one folder: exactly one takes it', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const files = await Promise.all(['x1', 'x2', 'x3'].map((name) => fileIn(alice, alice.rootFolderId, name)));
+        const results = await Promise.all(files.map((file) => steps.updateItem({
+          itemId: file.id, ownerId: alice.id, rename: { name: 'same', nameKey: nameKey('same') }, now: T0,
+        })));
+        expect(results.filter((result) => 'updated' in result)).toHaveLength(1);
+        expect(results.filter((result) => 'conflict' in result)).toHaveLength(2);
+      });
+    });
+
     // ---- versions and deletion -----------------------------------------------------------------
 
     describe('file versions and deletion', () => {

@@ -8,11 +8,14 @@ import { presentFile } from '../present.js';
 import { validated } from '../schema-errors.js';
 import {
   deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadAttributesSchema, simpleUploadSchema, simpleUploadVersionAttributesSchema,
-  simpleUploadVersionSchema,
+  simpleUploadVersionSchema, updateFileSchema,
 } from '../schemas.js';
 import { requestedFields, withFields } from '../fields.js';
 
 type WithId = { Params: { id: string } };
+
+/** The body as its schema (../schemas.ts) lets it through. */
+interface UpdateFileBody { name?: string; parent?: { id: string | number }; description?: string; content_modified_at?: string | null }
 
 /** The `attributes` field as its schema (../schemas.ts) lets it through. */
 interface SimpleUploadVersionAttributes { content_modified_at?: string | null }
@@ -22,13 +25,25 @@ interface SimpleUploadAttributes extends SimpleUploadVersionAttributes {
   content_created_at?: string | null;
 }
 
-/** Files: info, delete, download (302 to a signed link, as Box does) and Box's simple upload. */
+/** Files: info, update (rename, move, description, content time), delete, download (302 to a signed link, as Box does) and Box's simple upload. */
 export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
   app.get<WithId>('/files/:id', { schema: fileSchema }, async (request) => {
     const fields = requestedFields(request.query);
     const file = await folders.file(request.user, request.params.id);
+    const full = presentFile(file, await folders.pathOf(file), request.user);
+    return withFields(full, fields, full);
+  });
+
+  app.put<WithId & { Body: UpdateFileBody | null }>('/files/:id', { schema: updateFileSchema }, async (request) => {
+    const fields = requestedFields(request.query);
+    const body = request.body ?? {};
+    const file = await folders.updateFile(request.user, request.params.id, {
+      name: body.name, parentId: body.parent && String(body.parent.id), description: body.description,
+      contentModifiedAt: optionalDate(body.content_modified_at, 'content_modified_at'),
+      ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
     const full = presentFile(file, await folders.pathOf(file), request.user);
     return withFields(full, fields, full);
   });

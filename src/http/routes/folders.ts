@@ -3,13 +3,15 @@ import type { ItemsQuery } from '../../core/folders.js';
 import type { ApiContext } from '../context.js';
 import { itemsQuery, requestedFields, withFields } from '../fields.js';
 import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
-import { createFolderSchema, folderItemsSchema, folderSchema } from '../schemas.js';
+import { createFolderSchema, folderItemsSchema, folderSchema, updateFolderSchema } from '../schemas.js';
+import { singleHeader } from '../parse.js';
 import type { FolderRecord, ItemRecord } from '../../core/model.js';
 
 type WithId = { Params: { id: string } };
 
 /** The body as its schema (../schemas.ts) lets it through. */
 interface CreateFolderBody { name: string; parent: { id: string | number } }
+interface UpdateFolderBody { name?: string; parent?: { id: string | number } }
 
 const ITEM_PAGING = { limit: 100, maxLimit: 1000 };
 
@@ -37,6 +39,20 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     const path = await folders.pathOf(folder);
     const itemsWanted = fields === undefined || fields.includes('item_collection');
     const collection = itemsWanted ? await itemsAnswer(request, folder, wanted, undefined) : undefined;
+    const full = { ...presentFolderOnly(folder, path, request.user), ...(collection && { item_collection: presentItems(collection) }) };
+    return withFields(full, fields, full);
+  });
+
+  app.put<WithId & { Body: UpdateFolderBody | null }>('/folders/:id', { schema: updateFolderSchema }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const fields = requestedFields(query);
+    const body = request.body ?? {};
+    const folder = await folders.updateFolder(request.user, request.params.id, {
+      name: body.name, parentId: body.parent && String(body.parent.id), ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
+    const path = await folders.pathOf(folder);
+    const collection = fields === undefined || fields.includes('item_collection')
+      ? await itemsAnswer(request, folder, itemsQuery({}, ITEM_PAGING), undefined) : undefined;
     const full = { ...presentFolderOnly(folder, path, request.user), ...(collection && { item_collection: presentItems(collection) }) };
     return withFields(full, fields, full);
   });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
 import { fromSession, toItem, toSession } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 
@@ -87,6 +87,13 @@ export class PostgresTransaction implements MetadataTransaction {
 
   async markCommitted(sessionId: string, fileId: string): Promise<void> {
     await this.#client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [fileId, sessionId]);
+  }
+
+  async updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord> {
+    await this.#client.query(`UPDATE items SET parent_id = $1, name = $2, name_key = $3, description = $4, content_modified_at = $5,
+        modified_at = $6, etag = $7 WHERE id = $8`,
+    [fields.parentId, fields.name, fields.nameKey, fields.description, fields.contentModifiedAt, fields.modifiedAt, fields.etag, itemId]);
+    return (await this.#itemById(itemId))!;
   }
 
   async #itemById(itemId: unknown): Promise<ItemRecord | undefined> {

@@ -35,6 +35,9 @@ const SQL = {
                        content_modified_at = @content_modified_at, content_created_at = @content_created_at,
                        description = @description
                      WHERE id = @id`,
+  updateItem: `UPDATE items SET parent_id = @parent_id, name = @name, name_key = @name_key, description = @description,
+                   content_modified_at = @content_modified_at, modified_at = @modified_at, etag = @etag
+                 WHERE id = @id`,
   insertVersion: 'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES (?, ?, ?, ?, ?)',
   version: 'SELECT * FROM file_versions WHERE id = ? AND file_id = ?',
   versionsOfFile: 'SELECT * FROM file_versions WHERE file_id = ?',

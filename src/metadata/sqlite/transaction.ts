@@ -1,4 +1,4 @@
-import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
 import { fromSession, toItem, toSession, type Row } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 import type { Statements } from './statements.js';
@@ -83,6 +83,14 @@ export class SqliteTransaction implements MetadataTransaction {
 
   async markCommitted(sessionId: string, fileId: string): Promise<void> {
     this.#sql.markCommitted.run(fileId, sessionId);
+  }
+
+  async updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord> {
+    this.#sql.updateItem.run({
+      id: itemId, parent_id: fields.parentId, name: fields.name, name_key: fields.nameKey, description: fields.description,
+      content_modified_at: fields.contentModifiedAt, modified_at: fields.modifiedAt, etag: fields.etag,
+    });
+    return toItem(this.itemRow(itemId)!);
   }
 
   /** Synchronous reads the store's own one-statement steps share. */
