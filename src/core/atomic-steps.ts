@@ -1,7 +1,8 @@
 import type { MetadataStore, MetadataTransaction } from '../metadata/store.js';
 import type {
   CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemChanges, ItemRecord,
-  NewFile, NewFolder, NewVersion, SessionLimits, UpdateItemResult, UploadSessionRecord,
+  NewFile, NewFolder, NewVersion, RestoreRequest, RestoreResult, SessionLimits, TrashRequest, TrashResult, UpdateItemResult,
+  UploadSessionRecord,
 } from './model.js';
 
 /**
@@ -53,7 +54,7 @@ export class AtomicSteps {
     return this.#metadata.transact(async (tx): Promise<UpdateItemResult> => {
       const locked = await tx.lockItem(changes.itemId);
       // A user's root folder has no parent to move it from, nor a name of its own to change.
-      if (!locked || locked.item.ownerId !== changes.ownerId || locked.item.parentId === null) return { notFound: true };
+      if (!locked || !isOwnLive(locked.item, changes.ownerId) || locked.item.parentId === null) return { notFound: true };
       const item = locked.item;
       const currentParentId = locked.item.parentId;
       const etag = item.type === 'file' ? item.etag : 0;
@@ -62,7 +63,7 @@ export class AtomicSteps {
       const nameKey = changes.rename?.nameKey ?? locked.nameKey;
       if (parentId !== currentParentId) {
         const parent = await tx.lockItem(parentId);
-        if (parent?.item.type !== 'folder' || parent.item.ownerId !== changes.ownerId) return { parentMissing: true };
+        if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, changes.ownerId)) return { parentMissing: true };
         if (item.type === 'folder' && await isWithin(tx, parentId, item.id)) return { cyclical: true };
       }
       if (parentId !== currentParentId || nameKey !== locked.nameKey) {
@@ -79,6 +80,36 @@ export class AtomicSteps {
         modifiedAt: changes.now, etag: item.type === 'file' ? item.etag + 1 : 0,
       });
       return { updated };
+    });
+  }
+
+  /** Moves an item to the trash, a folder with everything in it (only when `recursive`, if it has items). */
+  trashItem(request: TrashRequest): Promise<TrashResult> {
+    return this.#metadata.transact(async (tx): Promise<TrashResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
+      const item = locked.item;
+      if (request.ifMatch !== undefined && request.ifMatch !== String(item.type === 'file' ? item.etag : 0)) return { preconditionFailed: item };
+      // The folder's lock keeps a new item from arriving between this check and the move.
+      if (item.type === 'folder' && !request.recursive && await tx.hasChildren(item.id)) return { notEmpty: true };
+      return { trashed: await tx.trashItem(item.id, request.now) };
+    });
+  }
+
+  /** Takes an item the user deleted out of the trash, into its folder or `parentId`, if the name is free there. */
+  restoreItem(request: RestoreRequest): Promise<RestoreResult> {
+    return this.#metadata.transact(async (tx): Promise<RestoreResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      const item = locked?.item;
+      // Only an item deleted itself can be restored; what went with a folder comes back with it.
+      if (!item || item.ownerId !== request.ownerId || item.trashedAt === undefined || item.trashedWith !== undefined) return { notFound: true };
+      const parentId = request.parentId ?? item.parentId;
+      if (parentId === null) return { notFound: true };
+      const parent = await tx.lockItem(parentId);
+      if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, request.ownerId)) return { parentMissing: true };
+      const conflict = await tx.findChild(parentId, request.nameKey);
+      if (conflict) return { conflict };
+      return { restored: await tx.restoreItem(item.id, parentId, request.name, request.nameKey, request.now) };
     });
   }
 
@@ -147,9 +178,15 @@ type NameOutcome = 'free' | { conflict: ItemRecord } | { parentMissing: true };
 /** Locks the folder and looks for the name in it; while the lock lasts, no one else can take the name. */
 async function takeName(tx: MetadataTransaction, parentId: string, nameKey: string): Promise<NameOutcome> {
   const parent = await tx.lockItem(parentId);
-  if (parent?.item.type !== 'folder') return { parentMissing: true };
+  // A folder in the trash takes no new items.
+  if (parent?.item.type !== 'folder' || parent.item.trashedAt !== undefined) return { parentMissing: true };
   const conflict = await tx.findChild(parentId, nameKey);
   return conflict ? { conflict } : 'free';
+}
+
+/** The user's own item, not in the trash. */
+function isOwnLive(item: ItemRecord, ownerId: string): boolean {
+  return item.ownerId === ownerId && item.trashedAt === undefined;
 }
 
 /** Whether `folderId` is `ancestorId` or lies below it; locks each folder on the way up. */
@@ -172,7 +209,7 @@ async function createFile(tx: MetadataTransaction, file: NewFile): Promise<Creat
 async function addVersion(tx: MetadataTransaction, version: NewVersion,
   rename: { name: string; nameKey: string } | undefined): Promise<CreateVersionResult> {
   const locked = await tx.lockItem(version.fileId);
-  if (locked?.item.type !== 'file') return { fileMissing: true };
+  if (locked?.item.type !== 'file' || locked.item.trashedAt !== undefined) return { fileMissing: true };
   const current = locked.item;
   if (version.ifMatch !== undefined && version.ifMatch !== String(current.etag)) return { preconditionFailed: current };
   if (rename && rename.nameKey !== locked.nameKey) {

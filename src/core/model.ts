@@ -53,6 +53,10 @@ export interface FolderRecord {
   name: string;
   createdAt: Millis;
   modifiedAt: Millis;
+  /** Set only for an item in the trash (itself deleted, or below a deleted folder). */
+  trashedAt?: Millis;
+  /** For an item in the trash because a folder above it was deleted: that folder. */
+  trashedWith?: string;
 }
 
 export interface FileRecord {
@@ -72,6 +76,10 @@ export interface FileRecord {
   modifiedAt: Millis;
   contentCreatedAt: Millis;
   contentModifiedAt: Millis;
+  /** Set only for an item in the trash (itself deleted, or below a deleted folder). */
+  trashedAt?: Millis;
+  /** For an item in the trash because a folder above it was deleted: that folder. */
+  trashedWith?: string;
 }
 
 export type ItemRecord = FolderRecord | FileRecord;
@@ -198,6 +206,30 @@ export type UpdateItemResult =
   | { parentMissing: true }
   /** The move would put a folder inside itself or its own subtree. */
   | { cyclical: true };
+
+export interface TrashRequest {
+  itemId: string;
+  ownerId: string;
+  /** A folder with items goes to the trash only when asked to take them along. */
+  recursive: boolean;
+  ifMatch?: string | undefined;
+  now: Millis;
+}
+
+export type TrashResult = { trashed: ItemRecord } | { notFound: true } | { preconditionFailed: ItemRecord } | { notEmpty: true };
+
+export interface RestoreRequest {
+  itemId: string;
+  ownerId: string;
+  /** Where to restore to instead of the folder the item was deleted from. */
+  parentId?: string | undefined;
+  /** The name to restore under (the core's key of it), by default the item's own. */
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+export type RestoreResult = { restored: ItemRecord } | { notFound: true } | { conflict: ItemRecord } | { parentMissing: true };
 
 export type CreateItemResult<T> = { created: T } | { conflict: ItemRecord } | { parentMissing: true };
 

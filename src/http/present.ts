@@ -76,15 +76,20 @@ export function presentFile(file: FileRecord, path: readonly FolderRecord[], own
     modified_at: boxDate(file.modifiedAt),
     content_created_at: boxDate(file.contentCreatedAt),
     content_modified_at: boxDate(file.contentModifiedAt),
-    trashed_at: null,
+    trashed_at: file.trashedAt === undefined ? null : boxDate(file.trashedAt),
     purged_at: null,
     created_by: user,
     modified_by: user,
     owned_by: user,
     shared_link: null,
     parent: parent ? presentFolderMini(parent) : null,
-    item_status: 'active',
+    item_status: itemStatus(file),
   };
+}
+
+/** Box's `item_status`: an item in the trash is "trashed". */
+function itemStatus(item: ItemRecord): 'active' | 'trashed' {
+  return item.trashedAt === undefined ? 'active' : 'trashed';
 }
 
 /** Box's standard Folder, without its items. */
@@ -105,7 +110,7 @@ export function presentFolderOnly(folder: FolderRecord, path: readonly FolderRec
     owned_by: user,
     shared_link: null,
     parent: parent ? presentFolderMini(parent) : null,
-    item_status: 'active',
+    item_status: itemStatus(folder),
   };
 }
 

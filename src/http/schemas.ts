@@ -114,7 +114,7 @@ export const commitSchema = {
 export const fileSchema = { summary: 'A file', params: WITH_ID } as const;
 
 export const deleteFileSchema = {
-  summary: 'Delete a file',
+  summary: 'Move a file to the trash',
   params: WITH_ID,
   headers: { type: 'object', properties: { 'if-match': IF_MATCH } },
 } as const;
@@ -143,6 +143,30 @@ export const updateFolderSchema = {
   headers: { type: 'object', properties: { 'if-match': header('The etag the folder must still have') } },
   body: { type: ['object', 'null'], properties: ITEM_CHANGES },
 } as const;
+
+export const deleteFolderSchema = {
+  summary: 'Move a folder to the trash (with its items only with recursive=true)',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': header('The etag the folder must still have') } },
+  querystring: { type: 'object', properties: { recursive: { type: 'string', enum: ['true', 'false'] } } },
+} as const;
+
+export const trashItemsSchema = { summary: 'The items in the trash (those deleted themselves)', querystring: PAGING } as const;
+export const trashedFileSchema = { summary: 'A file in the trash', params: WITH_ID } as const;
+export const trashedFolderSchema = { summary: 'A folder in the trash', params: WITH_ID } as const;
+
+const RESTORE_BODY = {
+  type: ['object', 'null'],
+  properties: {
+    name: { ...FILE_NAME, description: 'A name to restore under, when the item\'s own is taken' },
+    parent: { ...PARENT, description: 'A folder to restore into instead of the one it was deleted from' },
+  },
+} as const;
+
+export const restoreFileSchema = { summary: 'Restore a file from the trash', params: WITH_ID, body: RESTORE_BODY } as const;
+export const restoreFolderSchema = { summary: 'Restore a folder and its items from the trash', params: WITH_ID, body: RESTORE_BODY } as const;
+export const purgeFileSchema = { summary: 'Delete a trashed file for good', params: WITH_ID } as const;
+export const purgeFolderSchema = { summary: 'Delete a trashed folder and its items for good', params: WITH_ID } as const;
 
 export const downloadFileSchema = {
   summary: 'Download a file: a 302 to a signed link',

@@ -41,6 +41,15 @@ export interface MetadataStore {
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;
   /** Deletes a file and queues the bytes of all its versions as garbage. */
   deleteFile(id: string): Promise<boolean>;
+  /** A user's trash: the items deleted themselves (not those that went with a folder), folders first, by name. */
+  listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>>;
+  /**
+   * Deletes for good a trashed item that was deleted itself, with everything that went with it, and
+   * queues the bytes of their versions as garbage; false if it is no such item.
+   */
+  purgeTrashed(itemId: string): Promise<boolean>;
+  /** Trashed items (deleted themselves) that went to the trash at or before `before`. */
+  trashDue(before: Millis, limit: number): Promise<string[]>;
   /** Bytes held by a user's file versions plus the declared sizes of its active sessions. */
   storageUsed(ownerId: string): Promise<number>;
 
@@ -110,6 +119,12 @@ export interface MetadataTransaction {
   /** Makes `version` the file's current version, under `name` (a version may rename the file). */
   insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord>;
   markCommitted(sessionId: string, fileId: string): Promise<void>;
+  /** Whether the folder has any item in it (its trashed items have left it). */
+  hasChildren(folderId: string): Promise<boolean>;
+  /** Puts the item and everything below it in the trash; the item leaves its folder. */
+  trashItem(itemId: string, now: Millis): Promise<ItemRecord>;
+  /** Takes a trashed item (deleted itself) and what went with it out of the trash, into `parentId` under `name`. */
+  restoreItem(itemId: string, parentId: string, name: string, nameKey: string, now: Millis): Promise<ItemRecord>;
   /** Writes an item's name, parent, description, content time, modification time and etag; returns it as stored. */
   updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord>;
 }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { nameKey } from '../../src/core/names.js';
 import {
-  asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
+  asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type PartRecord,
   type TokenRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
 } from '../../src/core/model.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
@@ -522,6 +522,62 @@ export function describeMetadataStore(
         })));
         expect(results.filter((result) => 'updated' in result)).toHaveLength(1);
         expect(results.filter((result) => 'conflict' in result)).toHaveLength(2);
+      });
+    });
+
+    // ---- the trash -----------------------------------------------------------------------------
+
+    describe('trash', () => {
+      const trash = (item: ItemRecord, ownerId: string, recursive = false, now = T0 + HOUR) =>
+        steps.trashItem({ itemId: item.id, ownerId, recursive, now });
+
+      it('trashItem takes a folder with everything below it; its name is free; restoreItem brings all back', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const inner = await folderIn(alice, top.id, 'inner');
+        const file = await fileIn(alice, inner.id, 'deep.txt');
+        expect(await trash(top, alice.id)).toEqual({ notEmpty: true });
+        const trashed = outcome(await trash(top, alice.id, true), 'trashed');
+        expect(trashed).toEqual({ ...top, trashedAt: T0 + HOUR });
+        expect(await store.getItem(file.id)).toEqual({ ...file, trashedAt: T0 + HOUR, trashedWith: top.id });
+        expect(await store.getItem(inner.id)).toEqual({ ...inner, trashedAt: T0 + HOUR, trashedWith: top.id });
+        expect(await store.findChild(alice.rootFolderId, nameKey('top'))).toBeUndefined();
+        expect((await store.listChildren(alice.rootFolderId, 0, 100)).entries).toEqual([]);
+        expect(await store.listTrash(alice.id, 0, 100)).toEqual({ total: 1, entries: [trashed] });
+        // A trashed folder takes nothing new, and what went with a folder is not restored alone.
+        expect(await steps.createFolder({ ownerId: alice.id, parentId: inner.id, name: 'x', nameKey: 'x', now: T0 })).toEqual({ parentMissing: true });
+        expect(await steps.restoreItem({ itemId: file.id, ownerId: alice.id, name: file.name, nameKey: nameKey(file.name), now: T0 }))
+          .toEqual({ notFound: true });
+
+        const taken = await folderIn(alice, alice.rootFolderId, 'TOP');
+        const restore = { itemId: top.id, ownerId: alice.id, name: 'top', nameKey: nameKey('top'), now: T0 + 2 * HOUR };
+        expect(await steps.restoreItem(restore)).toEqual({ conflict: taken });
+        expect(await steps.restoreItem({ ...restore, ownerId: (await store.ensureUser('bob', T0)).id })).toEqual({ notFound: true });
+        const restored = outcome(await steps.restoreItem({ ...restore, name: 'top 2', nameKey: nameKey('top 2') }), 'restored');
+        expect(restored).toEqual({ ...top, name: 'top 2', modifiedAt: T0 + 2 * HOUR });
+        expect(await store.getItem(file.id)).toEqual(file);
+        expect(await store.listTrash(alice.id, 0, 100)).toEqual({ total: 0, entries: [] });
+      });
+
+      it('purgeTrashed deletes the trashed tree for good and queues its blobs; trashDue finds what is old enough', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const blobKey = newBlobKey();
+        const file = await fileIn(alice, top.id, 'a.bin', { blobKey, size: 700 });
+        const live = await fileIn(alice, alice.rootFolderId, 'live.bin', { size: 50 });
+        outcome(await trash(top, alice.id, true, T0 + HOUR), 'trashed');
+        // Trashed bytes count until they are deleted for good.
+        expect(await store.storageUsed(alice.id)).toBe(750);
+        expect(await store.trashDue(T0 + HOUR - 1, 10)).toEqual([]);
+        expect(await store.trashDue(T0 + HOUR, 10)).toEqual([top.id]);
+        expect(await store.purgeTrashed(live.id)).toBe(false);
+        expect(await store.purgeTrashed(file.id)).toBe(false);
+        expect(await store.purgeTrashed(top.id)).toBe(true);
+        expect(await store.purgeTrashed(top.id)).toBe(false);
+        expect(await store.getItem(top.id)).toBeUndefined();
+        expect(await store.getItem(file.id)).toBeUndefined();
+        expect(await store.storageUsed(alice.id)).toBe(50);
+        expect(await garbageDue(T0)).toEqual([{ kind: 'blob', ref: blobKey }]);
       });
     });
 

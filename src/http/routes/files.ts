@@ -25,7 +25,7 @@ interface SimpleUploadAttributes extends SimpleUploadVersionAttributes {
   content_created_at?: string | null;
 }
 
-/** Files: info, update (rename, move, description, content time), delete, download (302 to a signed link, as Box does) and Box's simple upload. */
+/** Files: info, update (rename, move, description, content time), delete (to the trash), download (302 to a signed link, as Box does) and Box's simple upload. */
 export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
@@ -49,7 +49,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {
-    await folders.deleteFile(request.user, request.params.id, singleHeader(request.headers['if-match'], 'If-Match'));
+    await folders.trash(request.user, 'file', request.params.id, { recursive: false, ifMatch: singleHeader(request.headers['if-match'], 'If-Match') });
     return reply.code(204).send();
   });
 

@@ -3,7 +3,8 @@ import type { ItemsQuery } from '../../core/folders.js';
 import type { ApiContext } from '../context.js';
 import { itemsQuery, requestedFields, withFields } from '../fields.js';
 import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
-import { createFolderSchema, folderItemsSchema, folderSchema, updateFolderSchema } from '../schemas.js';
+import { createFolderSchema, deleteFolderSchema, folderItemsSchema, folderSchema, updateFolderSchema } from '../schemas.js';
+import { trashRoutes } from './trash.js';
 import { singleHeader } from '../parse.js';
 import type { FolderRecord, ItemRecord } from '../../core/model.js';
 
@@ -57,6 +58,13 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     return withFields(full, fields, full);
   });
 
+  app.delete<WithId & { Querystring: { recursive?: string } }>('/folders/:id', { schema: deleteFolderSchema }, async (request, reply) => {
+    await folders.trash(request.user, 'folder', request.params.id, {
+      recursive: request.query.recursive === 'true', ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
+    return reply.code(204).send();
+  });
+
   app.get<WithId>('/folders/:id/items', { schema: folderItemsSchema }, async (request) => {
     const query = request.query as Record<string, unknown>;
     const fields = requestedFields(query);
@@ -64,6 +72,9 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     const folder = await folders.folder(request.user, request.params.id);
     return presentItems(await itemsAnswer(request, folder, wanted, fields));
   });
+
+  // The trash belongs with the folders it empties and refills (and so needs no line of its own in app.ts).
+  trashRoutes(app, context);
 
   /** A page of a folder's items, each in the shape `fields` asks for (the mini shape by default). */
   async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, wanted: ItemsQuery, fields: string[] | undefined) {

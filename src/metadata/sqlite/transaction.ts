@@ -1,4 +1,4 @@
-import type { FileRecord, FolderRecord, ItemFields, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
 import { fromSession, toItem, toSession, type Row } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 import type { Statements } from './statements.js';
@@ -83,6 +83,22 @@ export class SqliteTransaction implements MetadataTransaction {
 
   async markCommitted(sessionId: string, fileId: string): Promise<void> {
     this.#sql.markCommitted.run(fileId, sessionId);
+  }
+
+  async hasChildren(folderId: string): Promise<boolean> {
+    return this.#sql.firstChild.get(folderId) !== undefined;
+  }
+
+  async trashItem(itemId: string, now: Millis): Promise<ItemRecord> {
+    this.#sql.trashTree.run(itemId, now, itemId);
+    this.#sql.leaveFolder.run(itemId);
+    return toItem(this.itemRow(itemId)!);
+  }
+
+  async restoreItem(itemId: string, parentId: string, name: string, nameKey: string, now: Millis): Promise<ItemRecord> {
+    this.#sql.untrash.run(itemId);
+    this.#sql.restoreInto.run(parentId, name, nameKey, now, itemId);
+    return toItem(this.itemRow(itemId)!);
   }
 
   async updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord> {
