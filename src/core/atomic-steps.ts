@@ -1,6 +1,6 @@
 import type { MetadataStore, MetadataTransaction } from '../metadata/store.js';
 import type {
-  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemChanges, ItemRecord,
+  CommitInput, CommitResult, CopyRequest, CopyResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemChanges, ItemRecord,
   NewFile, NewFolder, NewVersion, RestoreRequest, RestoreResult, SessionLimits, TrashRequest, TrashResult, UpdateItemResult,
   UploadSessionRecord,
 } from './model.js';
@@ -80,6 +80,20 @@ export class AtomicSteps {
         modifiedAt: changes.now, etag: item.type === 'file' ? item.etag + 1 : 0,
       });
       return { updated };
+    });
+  }
+
+  /** Copies a file (its current version, sharing the blob) or a folder with everything in it into another folder. */
+  copyItem(request: CopyRequest): Promise<CopyResult> {
+    return this.#metadata.transact(async (tx): Promise<CopyResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
+      const parent = await tx.lockItem(request.parentId);
+      if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, request.ownerId)) return { parentMissing: true };
+      if (locked.item.type === 'folder' && await isWithin(tx, request.parentId, locked.item.id)) return { cyclical: true };
+      const name = await takeName(tx, request.parentId, request.nameKey);
+      if (name !== 'free') return name;
+      return { copied: await copyTree(tx, locked.item, { parentId: request.parentId, name: request.name, nameKey: request.nameKey }, request) };
     });
   }
 
@@ -182,6 +196,23 @@ async function takeName(tx: MetadataTransaction, parentId: string, nameKey: stri
   if (parent?.item.type !== 'folder' || parent.item.trashedAt !== undefined) return { parentMissing: true };
   const conflict = await tx.findChild(parentId, nameKey);
   return conflict ? { conflict } : 'free';
+}
+
+/** Inserts a copy of `item` under `where`, and of everything below a folder under the same names. */
+async function copyTree(tx: MetadataTransaction, item: ItemRecord, where: { parentId: string; name: string; nameKey: string },
+  request: CopyRequest): Promise<ItemRecord> {
+  const common = { ownerId: request.ownerId, ...where, now: request.now };
+  if (item.type === 'file') {
+    return tx.insertFile({
+      ...common, blobKey: item.blobKey, size: item.size, sha1: item.sha1, description: item.description,
+      contentCreatedAt: item.contentCreatedAt, contentModifiedAt: item.contentModifiedAt,
+    });
+  }
+  const copy = await tx.insertFolder(common);
+  for (const child of await tx.childrenOf(item.id)) {
+    await copyTree(tx, child.item, { parentId: copy.id, name: child.item.name, nameKey: child.nameKey }, request);
+  }
+  return copy;
 }
 
 /** The user's own item, not in the trash. */

@@ -129,6 +129,22 @@ export class Folders {
     throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
   }
 
+  /** Box's copy: into `parentId` ("0" the root), under the item's own name or `name`. */
+  async copy(user: UserRecord, type: ItemRecord['type'], id: string, to: { parentId: string; name?: string | undefined }): Promise<ItemRecord> {
+    const item = type === 'file' ? await this.file(user, id) : await this.folder(user, id);
+    if (item.parentId === null) throw new BoxError('access_denied_insufficient_permissions', 'The root folder cannot be copied');
+    if (to.name !== undefined) checkItemName(to.name);
+    const name = to.name ?? item.name;
+    const parentId = to.parentId === ROOT_FOLDER_ID ? user.rootFolderId : to.parentId;
+    if (!isItemId(parentId)) throw new BoxError('not_found', `Could not find the folder ${to.parentId}`);
+    const result = await this.#steps.copyItem({ itemId: item.id, ownerId: user.id, parentId, name, nameKey: nameKey(name), now: this.#now() });
+    if ('copied' in result) return result.copied;
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('cyclical' in result) throw new BoxError('cyclical_folder_structure', 'A folder cannot be copied into itself or a folder below it');
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${to.parentId}`);
+    throw new BoxError('not_found', `Could not find the ${type} ${id}`);
+  }
+
   /** Deletes a trashed item for good; its bytes (and those of what went with it) become garbage. */
   async deleteForGood(user: UserRecord, type: ItemRecord['type'], id: string): Promise<void> {
     const item = await this.trashed(user, type, id);

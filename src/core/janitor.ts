@@ -72,7 +72,9 @@ export class Janitor {
       if (garbage.length === 0) break;
       for (const entry of garbage) {
         if (entry.kind === 'upload') await this.#blobs.abortUpload(entry.ref);
-        else await this.#blobs.deleteBlob(entry.ref);
+        // A copy shares its source's blob: the bytes go only when no version reads them any more. (A
+        // new copy needs a version that reads the blob, so none can appear once none is left.)
+        else if (!(await this.#metadata.blobInUse(entry.ref))) await this.#blobs.deleteBlob(entry.ref);
         await this.#metadata.deleteGarbage(entry.id);
         reclaimed++;
       }

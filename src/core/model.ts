@@ -231,6 +231,19 @@ export interface RestoreRequest {
 
 export type RestoreResult = { restored: ItemRecord } | { notFound: true } | { conflict: ItemRecord } | { parentMissing: true };
 
+export interface CopyRequest {
+  itemId: string;
+  ownerId: string;
+  /** The folder the copy goes into. */
+  parentId: string;
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+/** A copy shares its source's blobs: a blob's bytes are freed only when no version reads it any more. */
+export type CopyResult = { copied: ItemRecord } | { notFound: true } | { conflict: ItemRecord } | { parentMissing: true } | { cyclical: true };
+
 export type CreateItemResult<T> = { created: T } | { conflict: ItemRecord } | { parentMissing: true };
 
 export type CreateVersionResult =

@@ -168,6 +168,18 @@ export const restoreFolderSchema = { summary: 'Restore a folder and its items fr
 export const purgeFileSchema = { summary: 'Delete a trashed file for good', params: WITH_ID } as const;
 export const purgeFolderSchema = { summary: 'Delete a trashed folder and its items for good', params: WITH_ID } as const;
 
+const COPY_BODY = {
+  type: 'object',
+  required: ['parent'],
+  properties: {
+    parent: { ...PARENT, description: 'The folder to copy into ("0" is the root)' },
+    name: { ...FILE_NAME, description: 'The copy\'s name; by default the item\'s own' },
+  },
+} as const;
+
+export const copyFileSchema = { summary: 'Copy a file (it shares the stored bytes)', params: WITH_ID, body: COPY_BODY } as const;
+export const copyFolderSchema = { summary: 'Copy a folder with everything in it', params: WITH_ID, body: COPY_BODY } as const;
+
 export const downloadFileSchema = {
   summary: 'Download a file: a 302 to a signed link',
   params: WITH_ID,

@@ -48,6 +48,8 @@ export interface MetadataStore {
    * queues the bytes of their versions as garbage; false if it is no such item.
    */
   purgeTrashed(itemId: string): Promise<boolean>;
+  /** Whether any file version still reads the blob (copies share blobs). */
+  blobInUse(blobKey: BlobKey): Promise<boolean>;
   /** Trashed items (deleted themselves) that went to the trash at or before `before`. */
   trashDue(before: Millis, limit: number): Promise<string[]>;
   /** Bytes held by a user's file versions plus the declared sizes of its active sessions. */
@@ -119,6 +121,8 @@ export interface MetadataTransaction {
   /** Makes `version` the file's current version, under `name` (a version may rename the file). */
   insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord>;
   markCommitted(sessionId: string, fileId: string): Promise<void>;
+  /** A folder's items with their name keys (its trashed items have left it). */
+  childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>>;
   /** Whether the folder has any item in it (its trashed items have left it). */
   hasChildren(folderId: string): Promise<boolean>;
   /** Puts the item and everything below it in the trash; the item leaves its folder. */

@@ -581,6 +581,30 @@ export function describeMetadataStore(
       });
     });
 
+    describe('copyItem', () => {
+      it('copies a folder tree; the copies share their blobs, which stay in use until no version reads them', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const blobKey = newBlobKey();
+        const file = await fileIn(alice, top.id, 'a.bin', { blobKey, size: 300, description: 'd' });
+        const copy = outcome(await steps.copyItem({
+          itemId: top.id, ownerId: alice.id, parentId: alice.rootFolderId, name: 'top 2', nameKey: nameKey('top 2'), now: T0 + 1,
+        }), 'copied');
+        const [copied] = (await store.listChildren(copy.id, 0, 10)).entries;
+        expect(copied).toEqual({ ...file, id: copied!.id, parentId: copy.id, versionId: (copied as FileRecord).versionId, createdAt: T0 + 1, modifiedAt: T0 + 1 });
+        expect(await store.storageUsed(alice.id)).toBe(600);
+        expect(await steps.copyItem({ itemId: top.id, ownerId: alice.id, parentId: top.id, name: 'x', nameKey: 'x', now: T0 })).toEqual({ cyclical: true });
+        expect(await steps.copyItem({ itemId: file.id, ownerId: alice.id, parentId: top.id, name: 'A.bin', nameKey: nameKey('A.bin'), now: T0 }))
+          .toEqual({ conflict: file });
+        outcome(await steps.trashItem({ itemId: top.id, ownerId: alice.id, recursive: true, now: T0 }), 'trashed');
+        expect(await store.purgeTrashed(top.id)).toBe(true);
+        expect(await store.blobInUse(blobKey)).toBe(true);
+        outcome(await steps.trashItem({ itemId: copy.id, ownerId: alice.id, recursive: true, now: T0 }), 'trashed');
+        expect(await store.purgeTrashed(copy.id)).toBe(true);
+        expect(await store.blobInUse(blobKey)).toBe(false);
+      });
+    });
+
     // ---- versions and deletion -----------------------------------------------------------------
 
     describe('file versions and deletion', () => {

@@ -4,6 +4,7 @@ import type { ApiContext } from '../context.js';
 import { itemsQuery, requestedFields, withFields } from '../fields.js';
 import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
 import { createFolderSchema, deleteFolderSchema, folderItemsSchema, folderSchema, updateFolderSchema } from '../schemas.js';
+import { copyRoutes } from './copies.js';
 import { trashRoutes } from './trash.js';
 import { singleHeader } from '../parse.js';
 import type { FolderRecord, ItemRecord } from '../../core/model.js';
@@ -73,8 +74,9 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     return presentItems(await itemsAnswer(request, folder, wanted, fields));
   });
 
-  // The trash belongs with the folders it empties and refills (and so needs no line of its own in app.ts).
+  // The trash and copies change folders' contents; registered here, they need no lines of their own in app.ts.
   trashRoutes(app, context);
+  copyRoutes(app, context);
 
   /** A page of a folder's items, each in the shape `fields` asks for (the mini shape by default). */
   async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, wanted: ItemsQuery, fields: string[] | undefined) {

@@ -172,6 +172,10 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async blobInUse(blobKey: BlobKey): Promise<boolean> {
+    return (await this.#query('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [blobKey])).length > 0;
+  }
+
   async trashDue(before: Millis, limit: number): Promise<string[]> {
     const rows = await this.#query('SELECT id FROM items WHERE trash_root_id = id AND trashed_at <= $1 ORDER BY trashed_at LIMIT $2', [before, limit]);
     return rows.map((row) => String(row.id));

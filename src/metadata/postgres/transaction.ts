@@ -89,6 +89,11 @@ export class PostgresTransaction implements MetadataTransaction {
     await this.#client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [fileId, sessionId]);
   }
 
+  async childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>> {
+    const rows = (await this.#client.query(`${ITEM_SELECT} WHERE items.parent_id = $1 ORDER BY items.id`, [folderId])).rows;
+    return rows.map((row) => ({ item: toItem(row), nameKey: String(row.name_key) }));
+  }
+
   async hasChildren(folderId: string): Promise<boolean> {
     return (await this.#client.query('SELECT id FROM items WHERE parent_id = $1 LIMIT 1', [folderId])).rows.length > 0;
   }

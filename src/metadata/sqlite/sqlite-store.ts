@@ -211,6 +211,10 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate());
   }
 
+  async blobInUse(blobKey: BlobKey): Promise<boolean> {
+    return this.#read(() => this.#sql.versionByBlob.get(blobKey) !== undefined);
+  }
+
   async trashDue(before: Millis, limit: number): Promise<string[]> {
     return this.#read(() => (this.#sql.trashDue.all(before, limit) as Row[]).map((row) => String(row.id)));
   }

@@ -38,6 +38,7 @@ const SQL = {
   updateItem: `UPDATE items SET parent_id = @parent_id, name = @name, name_key = @name_key, description = @description,
                    content_modified_at = @content_modified_at, modified_at = @modified_at, etag = @etag
                  WHERE id = @id`,
+  allChildren: `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.parent_id = ? ORDER BY items.id`,
   firstChild: 'SELECT id FROM items WHERE parent_id = ? LIMIT 1',
   trashTree: `WITH RECURSIVE tree(id) AS (SELECT ? UNION ALL SELECT items.id FROM items JOIN tree ON items.parent_id = tree.id)
                 UPDATE items SET trashed_at = ?, trash_root_id = ? WHERE id IN (SELECT id FROM tree)`,

@@ -85,6 +85,10 @@ export class SqliteTransaction implements MetadataTransaction {
     this.#sql.markCommitted.run(fileId, sessionId);
   }
 
+  async childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>> {
+    return (this.#sql.allChildren.all(folderId) as Row[]).map((row) => ({ item: toItem(row), nameKey: String(row.name_key) }));
+  }
+
   async hasChildren(folderId: string): Promise<boolean> {
     return this.#sql.firstChild.get(folderId) !== undefined;
   }
