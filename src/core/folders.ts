@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
+import type { ChildOrder, FileRecord, FileVersionRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, rethrowStorageFull, type BoxErrorCode } from './errors.js';
 import { PartMeter } from './hashing.js';
@@ -127,6 +127,12 @@ export class Folders {
     // Box's answer when the folder the item was deleted from is gone too: name another with `parent.id`.
     if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder to restore into; give another as parent.id`);
     throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
+  }
+
+  /** Box's `GET /files/{id}/versions`: the file's previous versions, newest first (not the current one). */
+  async previousVersions(user: UserRecord, id: string): Promise<FileVersionRecord[]> {
+    const file = await this.file(user, id);
+    return (await this.#metadata.fileVersions(file.id)).filter((version) => version.id !== file.versionId);
   }
 
   /** Box's copy: into `parentId` ("0" the root), under the item's own name or `name`. */

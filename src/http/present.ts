@@ -1,4 +1,4 @@
-import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
+import type { ChildOrder, FileRecord, FileVersionRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
 import { ROOT_FOLDER_ID } from '../core/folders.js';
 
 /** Box's JSON shapes (../shared/spec/BOX-API.md §2). Strings stay strings and numbers numbers: the SDKs type-check them. */
@@ -141,4 +141,13 @@ export function presentItems(items: ItemsAnswer) {
   const sorted = [{ by: 'type', direction: 'ASC' }, { by: order.by, direction: order.direction }];
   if (items.nextMarker !== undefined) return { entries, limit: items.limit, next_marker: items.nextMarker, order: sorted };
   return { total_count: items.total, entries, offset: items.offset, limit: items.limit, order: sorted };
+}
+
+/** Box's FileVersion; a version keeps no name of its own here, so it carries the file's. */
+export function presentFileVersion(version: FileVersionRecord, file: FileRecord, owner: UserRecord) {
+  return {
+    type: 'file_version', id: version.id, sha1: version.sha1, name: file.name, size: version.size,
+    created_at: boxDate(version.createdAt), modified_at: boxDate(version.createdAt), modified_by: presentUser(owner),
+    trashed_at: null, purged_at: null,
+  };
 }

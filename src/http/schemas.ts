@@ -180,6 +180,8 @@ const COPY_BODY = {
 export const copyFileSchema = { summary: 'Copy a file (it shares the stored bytes)', params: WITH_ID, body: COPY_BODY } as const;
 export const copyFolderSchema = { summary: 'Copy a folder with everything in it', params: WITH_ID, body: COPY_BODY } as const;
 
+export const fileVersionsSchema = { summary: 'A file\'s previous versions, newest first (not the current one)', params: WITH_ID } as const;
+
 export const downloadFileSchema = {
   summary: 'Download a file: a 302 to a signed link',
   params: WITH_ID,

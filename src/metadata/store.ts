@@ -39,6 +39,8 @@ export interface MetadataStore {
   /** The folders above an item, root first (Box's `path_collection`). */
   ancestors(itemId: string): Promise<FolderRecord[]>;
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;
+  /** Every version of a file, the newest first. */
+  fileVersions(fileId: string): Promise<FileVersionRecord[]>;
   /** Deletes a file and queues the bytes of all its versions as garbage. */
   deleteFile(id: string): Promise<boolean>;
   /** A user's trash: the items deleted themselves (not those that went with a folder), folders first, by name. */

@@ -581,6 +581,18 @@ export function describeMetadataStore(
       });
     });
 
+    describe('fileVersions', () => {
+      it('lists every version of a file, the newest first', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'v.bin');
+        const next = outcome(await steps.addFileVersion({ fileId: file.id, blobKey: newBlobKey(), size: 5, sha1: sha1('v2'), now: T0 + 1 }), 'created');
+        const versions = await store.fileVersions(file.id);
+        expect(versions.map((version) => version.id)).toEqual([next.versionId, file.versionId]);
+        expect(versions[0]).toMatchObject({ fileId: file.id, size: 5, sha1: sha1('v2'), createdAt: T0 + 1 });
+        expect(await store.fileVersions('999999')).toEqual([]);
+      });
+    });
+
     describe('copyItem', () => {
       it('copies a folder tree; the copies share their blobs, which stay in use until no version reads them', async () => {
         const alice = await store.ensureUser('alice', T0);

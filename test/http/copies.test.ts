@@ -79,3 +79,32 @@ describe('copies', () => {
     expect((await api('POST', `/files/${file.id}/copy`, { parent: { id: bobs.id } })).json).toMatchObject({ status: 404, code: 'not_found' });
   });
 });
+
+describe('versions', () => {
+  it('lists the previous versions, newest first, not the current one', async () => {
+    const first = randomData(10);
+    const file = await upload('versioned.txt', '0', first);
+    expect((await api('GET', `/files/${file.id}/versions`)).json).toMatchObject({ total_count: 0, entries: [] });
+    const second = randomData(20);
+    const form = new FormData();
+    form.append('attributes', JSON.stringify({}));
+    form.append('file', new Blob([second]), 'file');
+    const response = await fetch(`${server.upload}/files/${file.id}/content`, { method: 'POST', body: form, headers: { authorization: `Bearer ${server.token}` } });
+    expect(response.status).toBe(201);
+    const third = randomData(30);
+    const form3 = new FormData();
+    form3.append('attributes', JSON.stringify({}));
+    form3.append('file', new Blob([third]), 'file');
+    const current = ((await (await fetch(`${server.upload}/files/${file.id}/content`, { method: 'POST', body: form3, headers: { authorization: `Bearer ${server.token}` } })).json()) as any).entries[0];
+    const versions = await call('GET', `${server.upload}/files/${file.id}/versions`, { token: server.token });
+    expect(versions.status).toBe(200);
+    expect(versions.json.total_count).toBe(2);
+    expect(versions.json.entries).toMatchObject([
+      { type: 'file_version', sha1: sha1Hex(second), size: 20, name: 'versioned.txt' },
+      { type: 'file_version', id: file.file_version.id, sha1: sha1Hex(first), size: 10 },
+    ]);
+    expect(versions.json.entries.map((entry: { id: string }) => entry.id)).not.toContain(current.file_version.id);
+    const bob = await server.tokenFor('bob');
+    expect((await api('GET', `/files/${file.id}/versions`, undefined, bob)).json).toMatchObject({ status: 404, code: 'not_found' });
+  });
+});

@@ -4,15 +4,17 @@ import { isItemId } from '../../core/ids.js';
 import { publicBase, type ApiContext } from '../context.js';
 import { readSimpleUpload } from '../multipart.js';
 import { optionalDate, singleHeader } from '../parse.js';
-import { presentFile } from '../present.js';
+import { presentFile, presentFileVersion } from '../present.js';
 import { validated } from '../schema-errors.js';
 import {
   deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadAttributesSchema, simpleUploadSchema, simpleUploadVersionAttributesSchema,
-  simpleUploadVersionSchema, updateFileSchema,
+  simpleUploadVersionSchema, updateFileSchema, fileVersionsSchema,
 } from '../schemas.js';
 import { requestedFields, withFields } from '../fields.js';
 
 type WithId = { Params: { id: string } };
+
+const VERSIONS_PAGE = 1000;
 
 /** The body as its schema (../schemas.ts) lets it through. */
 interface UpdateFileBody { name?: string; parent?: { id: string | number }; description?: string; content_modified_at?: string | null }
@@ -46,6 +48,14 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     });
     const full = presentFile(file, await folders.pathOf(file), request.user);
     return withFields(full, fields, full);
+  });
+
+  app.get<WithId>('/files/:id/versions', { schema: fileVersionsSchema }, async (request) => {
+    const file = await folders.file(request.user, request.params.id);
+    const versions = await folders.previousVersions(request.user, file.id);
+    // One page, Box's largest; files with more previous versions than that are not a Partway workload.
+    const entries = versions.slice(0, VERSIONS_PAGE).map((version) => presentFileVersion(version, file, request.user));
+    return { total_count: versions.length, entries, offset: 0, limit: VERSIONS_PAGE };
   });
 
   app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {

@@ -172,6 +172,10 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
+    return (await this.#query('SELECT * FROM file_versions WHERE file_id = $1 ORDER BY id DESC', [fileId])).map(toVersion);
+  }
+
   async blobInUse(blobKey: BlobKey): Promise<boolean> {
     return (await this.#query('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [blobKey])).length > 0;
   }

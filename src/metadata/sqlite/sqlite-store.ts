@@ -211,6 +211,10 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate());
   }
 
+  async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
+    return this.#read(() => (this.#sql.versionsNewestFirst.all(fileId) as Row[]).map(toVersion));
+  }
+
   async blobInUse(blobKey: BlobKey): Promise<boolean> {
     return this.#read(() => this.#sql.versionByBlob.get(blobKey) !== undefined);
   }

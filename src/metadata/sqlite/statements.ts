@@ -57,6 +57,7 @@ const SQL = {
   insertVersion: 'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES (?, ?, ?, ?, ?)',
   version: 'SELECT * FROM file_versions WHERE id = ? AND file_id = ?',
   versionsOfFile: 'SELECT * FROM file_versions WHERE file_id = ?',
+  versionsNewestFirst: 'SELECT * FROM file_versions WHERE file_id = ? ORDER BY id DESC',
   clearVersion: 'UPDATE items SET version_id = NULL WHERE id = ?',
   deleteVersions: 'DELETE FROM file_versions WHERE file_id = ?',
   deleteItem: 'DELETE FROM items WHERE id = ?',
