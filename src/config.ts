@@ -39,6 +39,7 @@ export const SETTINGS = [
   { key: 'sessionLifetime', env: 'PARTWAY_SESSION_LIFETIME', flag: '--session-lifetime', default: String(7 * 24 * 3600), description: 'Seconds an upload session lives before it expires', formerly: { env: 'PARTWAY_SESSION_TTL', flag: '--session-ttl' } },
   { key: 'commitRetryAfter', env: 'PARTWAY_COMMIT_RETRY_AFTER', flag: '--commit-retry-after', default: '1', description: 'Retry-After seconds of a 202 from a commit that waits for parts in flight' },
   { key: 'downloadLinkTtl', env: 'PARTWAY_DOWNLOAD_LINK_TTL', flag: '--download-link-ttl', default: '900', description: 'Seconds a signed download link stays valid' },
+  { key: 'trashLifetime', env: 'PARTWAY_TRASH_LIFETIME', flag: '--trash-lifetime', default: String(30 * 24 * 3600), description: 'Seconds a deleted item stays in the trash (counting against its owner\'s quota) before it is deleted for good and its bytes freed' },
   { key: 'sweepInterval', env: 'PARTWAY_SWEEP_INTERVAL', flag: '--sweep-interval', default: '60', description: 'Seconds between sweeps for expired sessions and unreferenced bytes' },
   { key: 'requestTimeout', env: 'PARTWAY_REQUEST_TIMEOUT', flag: '--request-timeout', default: '1800', description: 'Seconds a request (a part upload included) may take; 0 for no limit' },
   { key: 'idleTimeout', env: 'PARTWAY_IDLE_TIMEOUT', flag: '--idle-timeout', default: '300', description: 'Seconds a connection may stay silent (no bytes either way) before it is closed; also bounds a silent commit' },
@@ -110,6 +111,7 @@ export interface PartwayConfig {
   sessionLifetimeMs: number;
   commitRetryAfterSeconds: number;
   downloadLinkTtlMs: number;
+  trashLifetimeMs: number;
   sweepIntervalMs: number;
   requestTimeoutMs: number;
   idleTimeoutMs: number;
@@ -191,6 +193,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     sessionLifetimeMs: integer('sessionLifetime', 1) * 1000,
     commitRetryAfterSeconds: integer('commitRetryAfter', 0),
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
+    trashLifetimeMs: integer('trashLifetime', 0) * 1000,
     sweepIntervalMs: integer('sweepInterval', 1) * 1000,
     requestTimeoutMs,
     idleTimeoutMs: integer('idleTimeout', 0) * 1000,

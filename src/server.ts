@@ -35,6 +35,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
+    trashLifetimeMs: config.trashLifetimeMs,
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
   }, now);
   const onGarbage = () => janitor.nudge();

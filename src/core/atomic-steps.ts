@@ -1,7 +1,8 @@
 import type { MetadataStore, MetadataTransaction } from '../metadata/store.js';
 import type {
-  CommitInput, CommitResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemRecord, NewFile,
-  NewFolder, NewVersion, SessionLimits, UploadSessionRecord,
+  CommitInput, CommitResult, CopyRequest, CopyResult, CreateItemResult, CreateSessionResult, CreateVersionResult, FileRecord, FolderRecord, ItemChanges, ItemRecord,
+  NewFile, NewFolder, NewVersion, RestoreRequest, RestoreResult, SessionLimits, TrashRequest, TrashResult, UpdateItemResult,
+  UploadSessionRecord,
 } from './model.js';
 
 /**
@@ -41,6 +42,89 @@ export class AtomicSteps {
   addFileVersion(version: NewVersion, limits?: { ownerId: string; quota: number | null }): Promise<CreateVersionResult | QuotaExceeded> {
     return this.#metadata.transact(async (tx) => (limits && await exceedsQuota(tx, limits.ownerId, version.size, limits.quota))
       ?? addVersion(tx, version, undefined));
+  }
+
+  /**
+   * Renames, moves or re-describes an item. The item's lock orders racing updates of it; the target
+   * folder's lock orders the names taken in it; and a folder's move locks every folder above its new
+   * parent, so two moves that would each put one folder inside the other cannot both pass the check
+   * (on PostgreSQL one waits or is a deadlock's victim, and runs again seeing the other's outcome).
+   */
+  updateItem(changes: ItemChanges): Promise<UpdateItemResult> {
+    return this.#metadata.transact(async (tx): Promise<UpdateItemResult> => {
+      const locked = await tx.lockItem(changes.itemId);
+      // A user's root folder has no parent to move it from, nor a name of its own to change.
+      if (!locked || !isOwnLive(locked.item, changes.ownerId) || locked.item.parentId === null) return { notFound: true };
+      const item = locked.item;
+      const currentParentId = locked.item.parentId;
+      const etag = item.type === 'file' ? item.etag : 0;
+      if (changes.ifMatch !== undefined && changes.ifMatch !== String(etag)) return { preconditionFailed: item };
+      const parentId = changes.parentId ?? currentParentId;
+      const nameKey = changes.rename?.nameKey ?? locked.nameKey;
+      if (parentId !== currentParentId) {
+        const parent = await tx.lockItem(parentId);
+        if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, changes.ownerId)) return { parentMissing: true };
+        if (item.type === 'folder' && await isWithin(tx, parentId, item.id)) return { cyclical: true };
+      }
+      if (parentId !== currentParentId || nameKey !== locked.nameKey) {
+        const name = await takeName(tx, parentId, nameKey);
+        // The item's own name in another case is no clash with itself.
+        if (name !== 'free' && 'conflict' in name && name.conflict.id !== item.id) return { conflict: name.conflict };
+        if (name !== 'free' && 'parentMissing' in name) return { parentMissing: true };
+      }
+      const updated = await tx.updateItem(item.id, {
+        parentId, name: changes.rename?.name ?? item.name, nameKey,
+        description: changes.description ?? (item.type === 'file' ? item.description : ''),
+        contentModifiedAt: changes.contentModifiedAt ?? (item.type === 'file' ? item.contentModifiedAt : null),
+        // Box gives an item a new etag with each change; a folder's stays "0" here.
+        modifiedAt: changes.now, etag: item.type === 'file' ? item.etag + 1 : 0,
+      });
+      return { updated };
+    });
+  }
+
+  /** Copies a file (its current version, sharing the blob) or a folder with everything in it into another folder. */
+  copyItem(request: CopyRequest): Promise<CopyResult> {
+    return this.#metadata.transact(async (tx): Promise<CopyResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
+      const parent = await tx.lockItem(request.parentId);
+      if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, request.ownerId)) return { parentMissing: true };
+      if (locked.item.type === 'folder' && await isWithin(tx, request.parentId, locked.item.id)) return { cyclical: true };
+      const name = await takeName(tx, request.parentId, request.nameKey);
+      if (name !== 'free') return name;
+      return { copied: await copyTree(tx, locked.item, { parentId: request.parentId, name: request.name, nameKey: request.nameKey }, request) };
+    });
+  }
+
+  /** Moves an item to the trash, a folder with everything in it (only when `recursive`, if it has items). */
+  trashItem(request: TrashRequest): Promise<TrashResult> {
+    return this.#metadata.transact(async (tx): Promise<TrashResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
+      const item = locked.item;
+      if (request.ifMatch !== undefined && request.ifMatch !== String(item.type === 'file' ? item.etag : 0)) return { preconditionFailed: item };
+      // The folder's lock keeps a new item from arriving between this check and the move.
+      if (item.type === 'folder' && !request.recursive && await tx.hasChildren(item.id)) return { notEmpty: true };
+      return { trashed: await tx.trashItem(item.id, request.now) };
+    });
+  }
+
+  /** Takes an item the user deleted out of the trash, into its folder or `parentId`, if the name is free there. */
+  restoreItem(request: RestoreRequest): Promise<RestoreResult> {
+    return this.#metadata.transact(async (tx): Promise<RestoreResult> => {
+      const locked = await tx.lockItem(request.itemId);
+      const item = locked?.item;
+      // Only an item deleted itself can be restored; what went with a folder comes back with it.
+      if (!item || item.ownerId !== request.ownerId || item.trashedAt === undefined || item.trashedWith !== undefined) return { notFound: true };
+      const parentId = request.parentId ?? item.parentId;
+      if (parentId === null) return { notFound: true };
+      const parent = await tx.lockItem(parentId);
+      if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, request.ownerId)) return { parentMissing: true };
+      const conflict = await tx.findChild(parentId, request.nameKey);
+      if (conflict) return { conflict };
+      return { restored: await tx.restoreItem(item.id, parentId, request.name, request.nameKey, request.now) };
+    });
   }
 
   /**
@@ -108,9 +192,42 @@ type NameOutcome = 'free' | { conflict: ItemRecord } | { parentMissing: true };
 /** Locks the folder and looks for the name in it; while the lock lasts, no one else can take the name. */
 async function takeName(tx: MetadataTransaction, parentId: string, nameKey: string): Promise<NameOutcome> {
   const parent = await tx.lockItem(parentId);
-  if (parent?.item.type !== 'folder') return { parentMissing: true };
+  // A folder in the trash takes no new items.
+  if (parent?.item.type !== 'folder' || parent.item.trashedAt !== undefined) return { parentMissing: true };
   const conflict = await tx.findChild(parentId, nameKey);
   return conflict ? { conflict } : 'free';
+}
+
+/** Inserts a copy of `item` under `where`, and of everything below a folder under the same names. */
+async function copyTree(tx: MetadataTransaction, item: ItemRecord, where: { parentId: string; name: string; nameKey: string },
+  request: CopyRequest): Promise<ItemRecord> {
+  const common = { ownerId: request.ownerId, ...where, now: request.now };
+  if (item.type === 'file') {
+    return tx.insertFile({
+      ...common, blobKey: item.blobKey, size: item.size, sha1: item.sha1, description: item.description,
+      contentCreatedAt: item.contentCreatedAt, contentModifiedAt: item.contentModifiedAt,
+    });
+  }
+  const copy = await tx.insertFolder(common);
+  for (const child of await tx.childrenOf(item.id)) {
+    await copyTree(tx, child.item, { parentId: copy.id, name: child.item.name, nameKey: child.nameKey }, request);
+  }
+  return copy;
+}
+
+/** The user's own item, not in the trash. */
+function isOwnLive(item: ItemRecord, ownerId: string): boolean {
+  return item.ownerId === ownerId && item.trashedAt === undefined;
+}
+
+/** Whether `folderId` is `ancestorId` or lies below it; locks each folder on the way up. */
+async function isWithin(tx: MetadataTransaction, folderId: string, ancestorId: string): Promise<boolean> {
+  for (let id: string | null = folderId; id !== null;) {
+    if (id === ancestorId) return true;
+    const locked = await tx.lockItem(id);
+    id = locked?.item.parentId ?? null;
+  }
+  return false;
 }
 
 async function createFile(tx: MetadataTransaction, file: NewFile): Promise<CreateItemResult<FileRecord>> {
@@ -123,7 +240,7 @@ async function createFile(tx: MetadataTransaction, file: NewFile): Promise<Creat
 async function addVersion(tx: MetadataTransaction, version: NewVersion,
   rename: { name: string; nameKey: string } | undefined): Promise<CreateVersionResult> {
   const locked = await tx.lockItem(version.fileId);
-  if (locked?.item.type !== 'file') return { fileMissing: true };
+  if (locked?.item.type !== 'file' || locked.item.trashedAt !== undefined) return { fileMissing: true };
   const current = locked.item;
   if (version.ifMatch !== undefined && version.ifMatch !== String(current.etag)) return { preconditionFailed: current };
   if (rename && rename.nameKey !== locked.nameKey) {

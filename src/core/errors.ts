@@ -21,6 +21,7 @@ export const BOX_ERRORS = {
   file_size_too_small: { status: 400, message: 'The file is too small for a chunked upload' },
   item_name_invalid: { status: 400, message: 'Item name invalid' },
   item_name_too_long: { status: 400, message: 'Item name too long' },
+  cyclical_folder_structure: { status: 400, message: 'A folder cannot be moved into itself or a folder below it' },
   digest_mismatch: { status: 400, message: 'The digest of the content does not match the Digest header' },
   parts_mismatch: { status: 400, message: 'The parts do not match the parts uploaded to the session' },
   invalid_limit: { status: 400, message: 'The limit parameter is not valid' },
@@ -35,6 +36,7 @@ export const BOX_ERRORS = {
   // Not a documented Box code: Box publishes no limit on open sessions. Named in Box's style.
   upload_session_limit_exceeded: { status: 403, message: 'Too many upload sessions are open' },
   not_found: { status: 404, message: 'Not Found' },
+  trashed: { status: 404, message: 'Item is trashed' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },
   // Not Box codes: Node's HTTP parser answers these before any route (src/http/client-errors.ts).
   request_timeout: { status: 408, message: 'The request did not arrive in time' },
@@ -42,6 +44,7 @@ export const BOX_ERRORS = {
   // 409, 410, 412, 413
   item_name_in_use: { status: 409, message: 'Item with the same name already exists' },
   conflict: { status: 409, message: 'The request conflicts with the current state of the resource' },
+  folder_not_empty: { status: 409, message: 'The folder is not empty' },
   session_expired: { status: 410, message: 'The upload session has expired and can no longer be accessed' },
   precondition_failed: { status: 412, message: 'The resource has been modified. Retrieve the resource again and retry' },
   request_entity_too_large: { status: 413, message: 'The request body is too large' },

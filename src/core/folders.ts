@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
+import type { ChildOrder, FileRecord, FileVersionRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, rethrowStorageFull, type BoxErrorCode } from './errors.js';
 import { PartMeter } from './hashing.js';
@@ -31,6 +31,16 @@ export interface ItemsQuery {
 export interface ItemsPage extends Page<ItemRecord> {
   /** With marker paging, where the next page starts; null after the last page. */
   nextMarker: string | null;
+}
+
+/** Box's `PUT /files/{id}` and `PUT /folders/{id}`: what to change; an absent field stays. */
+export interface ItemUpdate {
+  name?: string | undefined;
+  /** The folder to move the item into; "0" is the root. */
+  parentId?: string | undefined;
+  description?: string | undefined;
+  contentModifiedAt?: number | undefined;
+  ifMatch?: string | undefined;
 }
 
 export interface SimpleUpload {
@@ -70,13 +80,82 @@ export class Folders {
   async folder(user: UserRecord, publicId: string): Promise<FolderRecord> {
     const item = await this.#item(user, publicId === ROOT_FOLDER_ID ? user.rootFolderId : publicId);
     if (item?.type !== 'folder') throw new BoxError('not_found', `Could not find the folder ${publicId}`);
+    if (item.trashedAt !== undefined) throw new BoxError('trashed', `The folder ${publicId} is in the trash`);
     return item;
   }
 
   async file(user: UserRecord, id: string): Promise<FileRecord> {
     const item = await this.#item(user, id);
     if (item?.type !== 'file') throw new BoxError('not_found', `Could not find the file ${id}`);
+    if (item.trashedAt !== undefined) throw new BoxError('trashed', `The file ${id} is in the trash`);
     return item;
+  }
+
+  /** An item the user deleted (not one that went to the trash with a folder above it). */
+  async trashed(user: UserRecord, type: ItemRecord['type'], id: string): Promise<ItemRecord> {
+    const item = await this.#item(user, id);
+    if (item?.type !== type || item.trashedAt === undefined || item.trashedWith !== undefined) {
+      throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
+    }
+    return item;
+  }
+
+  async listTrash(user: UserRecord, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    return this.#metadata.listTrash(user.id, offset, limit);
+  }
+
+  /** Box's DELETE on an item: to the trash; a folder with items only when `recursive`. */
+  async trash(user: UserRecord, type: ItemRecord['type'], id: string, options: { recursive: boolean; ifMatch?: string | undefined }): Promise<void> {
+    const item = type === 'file' ? await this.file(user, id) : await this.folder(user, id);
+    if (item.parentId === null) throw new BoxError('access_denied_insufficient_permissions', 'The root folder cannot be deleted');
+    const result = await this.#steps.trashItem({ itemId: item.id, ownerId: user.id, recursive: options.recursive, ifMatch: options.ifMatch, now: this.#now() });
+    if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
+    if ('notEmpty' in result) throw new BoxError('folder_not_empty', `The folder ${id} has items; delete it with recursive=true`);
+    if ('notFound' in result) throw new BoxError('not_found', `Could not find the ${type} ${id}`);
+  }
+
+  /** Takes an item out of the trash: into the folder it was deleted from, or `parentId`, under its name or `name`. */
+  async restore(user: UserRecord, type: ItemRecord['type'], id: string, to: { name?: string | undefined; parentId?: string | undefined }): Promise<ItemRecord> {
+    const item = await this.trashed(user, type, id);
+    const name = to.name ?? item.name;
+    if (to.name !== undefined) checkItemName(to.name);
+    const parentId = to.parentId === ROOT_FOLDER_ID ? user.rootFolderId : to.parentId;
+    if (parentId !== undefined && !isItemId(parentId)) throw new BoxError('not_found', `Could not find the folder ${to.parentId}`);
+    const result = await this.#steps.restoreItem({ itemId: item.id, ownerId: user.id, parentId, name, nameKey: nameKey(name), now: this.#now() });
+    if ('restored' in result) return result.restored;
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    // Box's answer when the folder the item was deleted from is gone too: name another with `parent.id`.
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder to restore into; give another as parent.id`);
+    throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
+  }
+
+  /** Box's `GET /files/{id}/versions`: the file's previous versions, newest first (not the current one). */
+  async previousVersions(user: UserRecord, id: string): Promise<FileVersionRecord[]> {
+    const file = await this.file(user, id);
+    return (await this.#metadata.fileVersions(file.id)).filter((version) => version.id !== file.versionId);
+  }
+
+  /** Box's copy: into `parentId` ("0" the root), under the item's own name or `name`. */
+  async copy(user: UserRecord, type: ItemRecord['type'], id: string, to: { parentId: string; name?: string | undefined }): Promise<ItemRecord> {
+    const item = type === 'file' ? await this.file(user, id) : await this.folder(user, id);
+    if (item.parentId === null) throw new BoxError('access_denied_insufficient_permissions', 'The root folder cannot be copied');
+    if (to.name !== undefined) checkItemName(to.name);
+    const name = to.name ?? item.name;
+    const parentId = to.parentId === ROOT_FOLDER_ID ? user.rootFolderId : to.parentId;
+    if (!isItemId(parentId)) throw new BoxError('not_found', `Could not find the folder ${to.parentId}`);
+    const result = await this.#steps.copyItem({ itemId: item.id, ownerId: user.id, parentId, name, nameKey: nameKey(name), now: this.#now() });
+    if ('copied' in result) return result.copied;
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('cyclical' in result) throw new BoxError('cyclical_folder_structure', 'A folder cannot be copied into itself or a folder below it');
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${to.parentId}`);
+    throw new BoxError('not_found', `Could not find the ${type} ${id}`);
+  }
+
+  /** Deletes a trashed item for good; its bytes (and those of what went with it) become garbage. */
+  async deleteForGood(user: UserRecord, type: ItemRecord['type'], id: string): Promise<void> {
+    const item = await this.trashed(user, type, id);
+    if (!(await this.#metadata.purgeTrashed(item.id))) throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
+    this.#onGarbage();
   }
 
   /** The folders above an item, root first. */
@@ -107,16 +186,39 @@ export class Folders {
     return { total: page.total, entries, nextMarker: more ? markerAfter(entries.at(-1)!, query.order) : null };
   }
 
-  async deleteFile(user: UserRecord, id: string, ifMatch?: string): Promise<void> {
+  async updateFile(user: UserRecord, id: string, update: ItemUpdate): Promise<FileRecord> {
     const file = await this.file(user, id);
-    if (ifMatch !== undefined && ifMatch !== String(file.etag)) throw new BoxError('precondition_failed');
-    if (await this.#metadata.deleteFile(file.id)) this.#onGarbage();
+    return await this.#update(user, file, update) as FileRecord;
+  }
+
+  async updateFolder(user: UserRecord, publicId: string, update: ItemUpdate): Promise<FolderRecord> {
+    const folder = await this.folder(user, publicId);
+    if (folder.parentId === null) throw new BoxError('access_denied_insufficient_permissions', 'The root folder cannot be renamed or moved');
+    return await this.#update(user, folder, update) as FolderRecord;
+  }
+
+  async #update(user: UserRecord, item: ItemRecord, update: ItemUpdate): Promise<ItemRecord> {
+    if (update.name !== undefined) checkItemName(update.name);
+    const wanted = update.parentId;
+    const parentId = wanted === undefined ? undefined : wanted === ROOT_FOLDER_ID ? user.rootFolderId : wanted;
+    if (parentId !== undefined && !isItemId(parentId)) throw new BoxError('not_found', `Could not find the folder ${wanted}`);
+    const result = await this.#steps.updateItem({
+      itemId: item.id, ownerId: user.id, parentId, description: update.description, contentModifiedAt: update.contentModifiedAt,
+      rename: update.name === undefined ? undefined : { name: update.name, nameKey: nameKey(update.name) },
+      ifMatch: update.ifMatch, now: this.#now(),
+    });
+    if ('updated' in result) return result.updated;
+    if ('preconditionFailed' in result) throw new BoxError('precondition_failed');
+    if ('conflict' in result) throw new ItemConflictError(result.conflict);
+    if ('cyclical' in result) throw new BoxError('cyclical_folder_structure');
+    if ('parentMissing' in result) throw new BoxError('not_found', `Could not find the folder ${wanted}`);
+    throw new BoxError('not_found', `Could not find the ${item.type} ${item.id}`);
   }
 
   /** A version of a file, by the ids a signed download link carries (the link itself is the permission). */
   async downloadable(fileId: string, versionId: string): Promise<Downloadable | undefined> {
     const file = await this.#metadata.getItem(fileId);
-    if (file?.type !== 'file') return undefined;
+    if (file?.type !== 'file' || file.trashedAt !== undefined) return undefined;
     const version = await this.#metadata.getFileVersion(fileId, versionId);
     if (!version) return undefined;
     return {

@@ -6,12 +6,15 @@ export interface JanitorOptions {
   /** How long one node may hold a garbage entry before another may take it over. */
   leaseMs: number;
   batchSize: number;
+  /** How long a deleted item stays in the trash before it is deleted for good; absent: kept until the user empties it. */
+  trashLifetimeMs?: number | undefined;
   onError?: (error: unknown) => void;
 }
 
 /**
- * Reclaims bytes no record needs: marks sessions past their expiry as expired, then deletes the
- * uploads and blobs queued as garbage (by aborts, expiries and file deletions). Entries are leased,
+ * Reclaims bytes no record needs: marks sessions past their expiry as expired, deletes for good what
+ * stayed in the trash past its lifetime, then deletes the uploads and blobs queued as garbage (by
+ * aborts, expiries and deletions for good). Entries are leased,
  * so several nodes can sweep at once without doing the same work, and a crash only delays it.
  */
 export class Janitor {
@@ -63,17 +66,27 @@ export class Janitor {
     let expired = 0;
     let reclaimed = 0;
     for (let batch; (batch = await this.#metadata.expireSessions(this.#now(), this.#options.batchSize)) > 0;) expired += batch;
+    if (this.#options.trashLifetimeMs !== undefined) await this.#emptyOldTrash(this.#now() - this.#options.trashLifetimeMs);
     for (;;) {
       const garbage = await this.#metadata.claimGarbage(this.#now(), this.#options.leaseMs, this.#options.batchSize);
       if (garbage.length === 0) break;
       for (const entry of garbage) {
         if (entry.kind === 'upload') await this.#blobs.abortUpload(entry.ref);
-        else await this.#blobs.deleteBlob(entry.ref);
+        // A copy shares its source's blob: the bytes go only when no version reads them any more. (A
+        // new copy needs a version that reads the blob, so none can appear once none is left.)
+        else if (!(await this.#metadata.blobInUse(entry.ref))) await this.#blobs.deleteBlob(entry.ref);
         await this.#metadata.deleteGarbage(entry.id);
         reclaimed++;
       }
     }
     return { expired, reclaimed };
+  }
+
+  async #emptyOldTrash(before: number): Promise<void> {
+    for (let due; (due = await this.#metadata.trashDue(before, this.#options.batchSize)).length > 0;) {
+      // Another node may purge one first; then this finds nothing to delete, and that is fine.
+      for (const itemId of due) await this.#metadata.purgeTrashed(itemId);
+    }
   }
 
   /**

@@ -53,6 +53,10 @@ export interface FolderRecord {
   name: string;
   createdAt: Millis;
   modifiedAt: Millis;
+  /** Set only for an item in the trash (itself deleted, or below a deleted folder). */
+  trashedAt?: Millis;
+  /** For an item in the trash because a folder above it was deleted: that folder. */
+  trashedWith?: string;
 }
 
 export interface FileRecord {
@@ -72,6 +76,10 @@ export interface FileRecord {
   modifiedAt: Millis;
   contentCreatedAt: Millis;
   contentModifiedAt: Millis;
+  /** Set only for an item in the trash (itself deleted, or below a deleted folder). */
+  trashedAt?: Millis;
+  /** For an item in the trash because a folder above it was deleted: that folder. */
+  trashedWith?: string;
 }
 
 export type ItemRecord = FolderRecord | FileRecord;
@@ -163,6 +171,78 @@ export interface CommitInput {
   description?: string | undefined;
   now: Millis;
 }
+
+/** What `PUT /files/{id}` or `PUT /folders/{id}` changes; an absent field stays as it is. */
+export interface ItemChanges {
+  itemId: string;
+  ownerId: string;
+  /** A new name with its key (the core checked it against Box's name rules). */
+  rename?: { name: string; nameKey: string } | undefined;
+  /** Moves the item into this folder. */
+  parentId?: string | undefined;
+  description?: string | undefined;
+  contentModifiedAt?: Millis | undefined;
+  /** When given, the item's current etag must equal it (Box's `If-Match`). */
+  ifMatch?: string | undefined;
+  now: Millis;
+}
+
+/** The columns an update writes, all of them (the store knows nothing of which ones changed). */
+export interface ItemFields {
+  parentId: string;
+  name: string;
+  nameKey: string;
+  description: string;
+  contentModifiedAt: Millis | null;
+  modifiedAt: Millis;
+  etag: number;
+}
+
+export type UpdateItemResult =
+  | { updated: ItemRecord }
+  | { notFound: true }
+  | { preconditionFailed: ItemRecord }
+  | { conflict: ItemRecord }
+  | { parentMissing: true }
+  /** The move would put a folder inside itself or its own subtree. */
+  | { cyclical: true };
+
+export interface TrashRequest {
+  itemId: string;
+  ownerId: string;
+  /** A folder with items goes to the trash only when asked to take them along. */
+  recursive: boolean;
+  ifMatch?: string | undefined;
+  now: Millis;
+}
+
+export type TrashResult = { trashed: ItemRecord } | { notFound: true } | { preconditionFailed: ItemRecord } | { notEmpty: true };
+
+export interface RestoreRequest {
+  itemId: string;
+  ownerId: string;
+  /** Where to restore to instead of the folder the item was deleted from. */
+  parentId?: string | undefined;
+  /** The name to restore under (the core's key of it), by default the item's own. */
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+export type RestoreResult = { restored: ItemRecord } | { notFound: true } | { conflict: ItemRecord } | { parentMissing: true };
+
+export interface CopyRequest {
+  itemId: string;
+  ownerId: string;
+  /** The folder the copy goes into. */
+  parentId: string;
+  name: string;
+  nameKey: string;
+  now: Millis;
+}
+
+/** A copy shares its source's blobs: a blob's bytes are freed only when no version reads it any more. */
+export type CopyResult = { copied: ItemRecord } | { notFound: true } | { conflict: ItemRecord } | { parentMissing: true } | { cyclical: true };
 
 export type CreateItemResult<T> = { created: T } | { conflict: ItemRecord } | { parentMissing: true };
 

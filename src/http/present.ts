@@ -1,4 +1,4 @@
-import type { ChildOrder, FileRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
+import type { ChildOrder, FileRecord, FileVersionRecord, FolderRecord, ItemRecord, PartRecord, UploadSessionRecord, UserRecord } from '../core/model.js';
 import { ROOT_FOLDER_ID } from '../core/folders.js';
 
 /** Box's JSON shapes (../shared/spec/BOX-API.md §2). Strings stay strings and numbers numbers: the SDKs type-check them. */
@@ -76,15 +76,20 @@ export function presentFile(file: FileRecord, path: readonly FolderRecord[], own
     modified_at: boxDate(file.modifiedAt),
     content_created_at: boxDate(file.contentCreatedAt),
     content_modified_at: boxDate(file.contentModifiedAt),
-    trashed_at: null,
+    trashed_at: file.trashedAt === undefined ? null : boxDate(file.trashedAt),
     purged_at: null,
     created_by: user,
     modified_by: user,
     owned_by: user,
     shared_link: null,
     parent: parent ? presentFolderMini(parent) : null,
-    item_status: 'active',
+    item_status: itemStatus(file),
   };
+}
+
+/** Box's `item_status`: an item in the trash is "trashed". */
+function itemStatus(item: ItemRecord): 'active' | 'trashed' {
+  return item.trashedAt === undefined ? 'active' : 'trashed';
 }
 
 /** Box's standard Folder, without its items. */
@@ -105,7 +110,7 @@ export function presentFolderOnly(folder: FolderRecord, path: readonly FolderRec
     owned_by: user,
     shared_link: null,
     parent: parent ? presentFolderMini(parent) : null,
-    item_status: 'active',
+    item_status: itemStatus(folder),
   };
 }
 
@@ -136,4 +141,13 @@ export function presentItems(items: ItemsAnswer) {
   const sorted = [{ by: 'type', direction: 'ASC' }, { by: order.by, direction: order.direction }];
   if (items.nextMarker !== undefined) return { entries, limit: items.limit, next_marker: items.nextMarker, order: sorted };
   return { total_count: items.total, entries, offset: items.offset, limit: items.limit, order: sorted };
+}
+
+/** Box's FileVersion; a version keeps no name of its own here, so it carries the file's. */
+export function presentFileVersion(version: FileVersionRecord, file: FileRecord, owner: UserRecord) {
+  return {
+    type: 'file_version', id: version.id, sha1: version.sha1, name: file.name, size: version.size,
+    created_at: boxDate(version.createdAt), modified_at: boxDate(version.createdAt), modified_by: presentUser(owner),
+    trashed_at: null, purged_at: null,
+  };
 }

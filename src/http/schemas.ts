@@ -114,10 +114,73 @@ export const commitSchema = {
 export const fileSchema = { summary: 'A file', params: WITH_ID } as const;
 
 export const deleteFileSchema = {
-  summary: 'Delete a file',
+  summary: 'Move a file to the trash',
   params: WITH_ID,
   headers: { type: 'object', properties: { 'if-match': IF_MATCH } },
 } as const;
+
+const PARENT = { type: 'object', required: ['id'], properties: { id: { type: ['string', 'number'] } } } as const;
+
+/** Box's `PUT` on an item: each field is optional and an absent one stays as it is. */
+const ITEM_CHANGES = {
+  name: { ...FILE_NAME, description: 'A new name, checked against Box\'s name rules by the core' },
+  parent: { ...PARENT, description: 'Moves the item into this folder ("0" is the root)' },
+} as const;
+
+export const updateFileSchema = {
+  summary: 'Rename, move or describe a file, or set its content modification time',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': IF_MATCH } },
+  body: {
+    type: ['object', 'null'],
+    properties: { ...ITEM_CHANGES, description: { type: 'string' }, content_modified_at: DATE_TIME },
+  },
+} as const;
+
+export const updateFolderSchema = {
+  summary: 'Rename or move a folder (never into itself or a folder below it)',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': header('The etag the folder must still have') } },
+  body: { type: ['object', 'null'], properties: ITEM_CHANGES },
+} as const;
+
+export const deleteFolderSchema = {
+  summary: 'Move a folder to the trash (with its items only with recursive=true)',
+  params: WITH_ID,
+  headers: { type: 'object', properties: { 'if-match': header('The etag the folder must still have') } },
+  querystring: { type: 'object', properties: { recursive: { type: 'string', enum: ['true', 'false'] } } },
+} as const;
+
+export const trashItemsSchema = { summary: 'The items in the trash (those deleted themselves)', querystring: PAGING } as const;
+export const trashedFileSchema = { summary: 'A file in the trash', params: WITH_ID } as const;
+export const trashedFolderSchema = { summary: 'A folder in the trash', params: WITH_ID } as const;
+
+const RESTORE_BODY = {
+  type: ['object', 'null'],
+  properties: {
+    name: { ...FILE_NAME, description: 'A name to restore under, when the item\'s own is taken' },
+    parent: { ...PARENT, description: 'A folder to restore into instead of the one it was deleted from' },
+  },
+} as const;
+
+export const restoreFileSchema = { summary: 'Restore a file from the trash', params: WITH_ID, body: RESTORE_BODY } as const;
+export const restoreFolderSchema = { summary: 'Restore a folder and its items from the trash', params: WITH_ID, body: RESTORE_BODY } as const;
+export const purgeFileSchema = { summary: 'Delete a trashed file for good', params: WITH_ID } as const;
+export const purgeFolderSchema = { summary: 'Delete a trashed folder and its items for good', params: WITH_ID } as const;
+
+const COPY_BODY = {
+  type: 'object',
+  required: ['parent'],
+  properties: {
+    parent: { ...PARENT, description: 'The folder to copy into ("0" is the root)' },
+    name: { ...FILE_NAME, description: 'The copy\'s name; by default the item\'s own' },
+  },
+} as const;
+
+export const copyFileSchema = { summary: 'Copy a file (it shares the stored bytes)', params: WITH_ID, body: COPY_BODY } as const;
+export const copyFolderSchema = { summary: 'Copy a folder with everything in it', params: WITH_ID, body: COPY_BODY } as const;
+
+export const fileVersionsSchema = { summary: 'A file\'s previous versions, newest first (not the current one)', params: WITH_ID } as const;
 
 export const downloadFileSchema = {
   summary: 'Download a file: a 302 to a signed link',

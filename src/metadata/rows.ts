@@ -26,10 +26,15 @@ export function toItem(row: Row): ItemRecord {
   const common = {
     id: id(row.id), ownerId: id(row.owner_id), name: String(row.name),
     createdAt: Number(row.created_at), modifiedAt: Number(row.modified_at),
+    ...(row.trashed_at !== null && row.trashed_at !== undefined && { trashedAt: Number(row.trashed_at) }),
+    ...(row.trash_root_id !== null && row.trash_root_id !== undefined && String(row.trash_root_id) !== String(row.id)
+      && { trashedWith: id(row.trash_root_id) }),
   };
-  if (row.type === 'folder') return { type: 'folder', ...common, parentId: optionalId(row.parent_id) };
+  // An item deleted to the trash has left its folder; it still names the folder it came from.
+  const parentId = optionalId(row.parent_id ?? row.trashed_parent_id);
+  if (row.type === 'folder') return { type: 'folder', ...common, parentId };
   return {
-    type: 'file', ...common, parentId: id(row.parent_id), description: String(row.description),
+    type: 'file', ...common, parentId: id(parentId), description: String(row.description),
     size: Number(row.size), sha1: String(row.sha1), versionId: id(row.version_id), etag: Number(row.etag),
     blobKey: asBlobKey(String(row.blob_key)), contentCreatedAt: Number(row.content_created_at),
     contentModifiedAt: Number(row.content_modified_at),

@@ -1,5 +1,5 @@
 import type {
-  BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
+  BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
   PartRecord, PartWrite, RecordPartResult, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 
@@ -39,8 +39,21 @@ export interface MetadataStore {
   /** The folders above an item, root first (Box's `path_collection`). */
   ancestors(itemId: string): Promise<FolderRecord[]>;
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;
+  /** Every version of a file, the newest first. */
+  fileVersions(fileId: string): Promise<FileVersionRecord[]>;
   /** Deletes a file and queues the bytes of all its versions as garbage. */
   deleteFile(id: string): Promise<boolean>;
+  /** A user's trash: the items deleted themselves (not those that went with a folder), folders first, by name. */
+  listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>>;
+  /**
+   * Deletes for good a trashed item that was deleted itself, with everything that went with it, and
+   * queues the bytes of their versions as garbage; false if it is no such item.
+   */
+  purgeTrashed(itemId: string): Promise<boolean>;
+  /** Whether any file version still reads the blob (copies share blobs). */
+  blobInUse(blobKey: BlobKey): Promise<boolean>;
+  /** Trashed items (deleted themselves) that went to the trash at or before `before`. */
+  trashDue(before: Millis, limit: number): Promise<string[]>;
   /** Bytes held by a user's file versions plus the declared sizes of its active sessions. */
   storageUsed(ownerId: string): Promise<number>;
 
@@ -110,4 +123,14 @@ export interface MetadataTransaction {
   /** Makes `version` the file's current version, under `name` (a version may rename the file). */
   insertVersion(current: FileRecord, name: string, nameKey: string, version: NewVersion): Promise<FileRecord>;
   markCommitted(sessionId: string, fileId: string): Promise<void>;
+  /** A folder's items with their name keys (its trashed items have left it). */
+  childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>>;
+  /** Whether the folder has any item in it (its trashed items have left it). */
+  hasChildren(folderId: string): Promise<boolean>;
+  /** Puts the item and everything below it in the trash; the item leaves its folder. */
+  trashItem(itemId: string, now: Millis): Promise<ItemRecord>;
+  /** Takes a trashed item (deleted itself) and what went with it out of the trash, into `parentId` under `name`. */
+  restoreItem(itemId: string, parentId: string, name: string, nameKey: string, now: Millis): Promise<ItemRecord>;
+  /** Writes an item's name, parent, description, content time, modification time and etag; returns it as stored. */
+  updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord>;
 }

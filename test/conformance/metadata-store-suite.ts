@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { nameKey } from '../../src/core/names.js';
 import {
-  asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type Millis, type PartRecord,
+  asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type PartRecord,
   type TokenRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
 } from '../../src/core/model.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
@@ -440,6 +440,180 @@ export function describeMetadataStore(
         expect(await store.listChildrenOrdered(alice.rootFolderId, { order, after, limit: 10 })).toEqual({ total: 1, entries: [] });
         const empty = await folderIn(alice, alice.rootFolderId, 'empty');
         expect(await store.listChildrenOrdered(empty.id, { order, limit: 10 })).toEqual({ total: 0, entries: [] });
+      });
+    });
+
+    // ---- updates: rename, move -----------------------------------------------------------------
+
+    describe('updateItem', () => {
+      it('renames and moves a file, keeps its content, sets description and content time, and gives it a new etag', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const docs = await folderIn(alice, alice.rootFolderId, 'docs');
+        const file = await fileIn(alice, alice.rootFolderId, 'a.txt');
+        const result = await steps.updateItem({
+          itemId: file.id, ownerId: alice.id, rename: { name: 'B.txt', nameKey: nameKey('B.txt') }, parentId: docs.id,
+          description: 'notes', contentModifiedAt: T0 + 5, ifMatch: '0', now: T0 + 9,
+        });
+        expect(outcome(result, 'updated')).toEqual({
+          ...file, name: 'B.txt', parentId: docs.id, description: 'notes', contentModifiedAt: T0 + 5, modifiedAt: T0 + 9, etag: 1,
+        });
+        expect(await store.findChild(alice.rootFolderId, nameKey('a.txt'))).toBeUndefined();
+        expect((await store.findChild(docs.id, nameKey('b.txt')))?.id).toBe(file.id);
+        // The old name is free again.
+        await fileIn(alice, alice.rootFolderId, 'a.txt');
+      });
+
+      it('a stale If-Match, a taken name, a missing or foreign parent and another user change nothing', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const bob = await store.ensureUser('bob', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'a.txt');
+        const other = await fileIn(alice, alice.rootFolderId, 'other.txt');
+        const base = { itemId: file.id, ownerId: alice.id, now: T0 + 9 };
+        expect(await steps.updateItem({ ...base, ifMatch: '7', description: 'x' })).toEqual({ preconditionFailed: file });
+        expect(await steps.updateItem({ ...base, rename: { name: 'OTHER.txt', nameKey: nameKey('OTHER.txt') } }))
+          .toEqual({ conflict: other });
+        expect(await steps.updateItem({ ...base, parentId: '999999' })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, parentId: other.id })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, parentId: bob.rootFolderId })).toEqual({ parentMissing: true });
+        expect(await steps.updateItem({ ...base, ownerId: bob.id, description: 'x' })).toEqual({ notFound: true });
+        expect(await steps.updateItem({ itemId: alice.rootFolderId, ownerId: alice.id, description: 'x', now: T0 })).toEqual({ notFound: true });
+        expect(await store.getItem(file.id)).toEqual(file);
+      });
+
+      it('renaming an item to its own name in another case is no clash', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const folder = await folderIn(alice, alice.rootFolderId, 'photos');
+        const renamed = outcome(await steps.updateItem({
+          itemId: folder.id, ownerId: alice.id, rename: { name: 'Photos', nameKey: nameKey('Photos') }, now: T0 + 1,
+        }), 'updated');
+        expect(renamed).toEqual({ ...folder, name: 'Photos', modifiedAt: T0 + 1 });
+      });
+
+      it('refuses to move a folder into itself or below it, and moves it elsewhere with its subtree', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const middle = await folderIn(alice, top.id, 'middle');
+        const bottom = await folderIn(alice, middle.id, 'bottom');
+        const elsewhere = await folderIn(alice, alice.rootFolderId, 'elsewhere');
+        for (const target of [top, middle, bottom]) {
+          expect(await steps.updateItem({ itemId: top.id, ownerId: alice.id, parentId: target.id, now: T0 })).toEqual({ cyclical: true });
+        }
+        outcome(await steps.updateItem({ itemId: top.id, ownerId: alice.id, parentId: elsewhere.id, now: T0 }), 'updated');
+        expect((await store.ancestors(bottom.id)).map((folder) => folder.id)).toEqual([alice.rootFolderId, elsewhere.id, top.id, middle.id]);
+      });
+
+      it('two racing moves that would each put one folder inside the other leave no cycle', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const a = await folderIn(alice, alice.rootFolderId, 'a');
+        const b = await folderIn(alice, alice.rootFolderId, 'b');
+        const results = await Promise.all([
+          steps.updateItem({ itemId: a.id, ownerId: alice.id, parentId: b.id, now: T0 }),
+          steps.updateItem({ itemId: b.id, ownerId: alice.id, parentId: a.id, now: T0 }),
+        ]);
+        expect(results.filter((result) => 'updated' in result)).toHaveLength(1);
+        expect(results.filter((result) => 'cyclical' in result)).toHaveLength(1);
+      });
+
+      it('racing renames to one free name in one folder: exactly one takes it', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const files = await Promise.all(['x1', 'x2', 'x3'].map((name) => fileIn(alice, alice.rootFolderId, name)));
+        const results = await Promise.all(files.map((file) => steps.updateItem({
+          itemId: file.id, ownerId: alice.id, rename: { name: 'same', nameKey: nameKey('same') }, now: T0,
+        })));
+        expect(results.filter((result) => 'updated' in result)).toHaveLength(1);
+        expect(results.filter((result) => 'conflict' in result)).toHaveLength(2);
+      });
+    });
+
+    // ---- the trash -----------------------------------------------------------------------------
+
+    describe('trash', () => {
+      const trash = (item: ItemRecord, ownerId: string, recursive = false, now = T0 + HOUR) =>
+        steps.trashItem({ itemId: item.id, ownerId, recursive, now });
+
+      it('trashItem takes a folder with everything below it; its name is free; restoreItem brings all back', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const inner = await folderIn(alice, top.id, 'inner');
+        const file = await fileIn(alice, inner.id, 'deep.txt');
+        expect(await trash(top, alice.id)).toEqual({ notEmpty: true });
+        const trashed = outcome(await trash(top, alice.id, true), 'trashed');
+        expect(trashed).toEqual({ ...top, trashedAt: T0 + HOUR });
+        expect(await store.getItem(file.id)).toEqual({ ...file, trashedAt: T0 + HOUR, trashedWith: top.id });
+        expect(await store.getItem(inner.id)).toEqual({ ...inner, trashedAt: T0 + HOUR, trashedWith: top.id });
+        expect(await store.findChild(alice.rootFolderId, nameKey('top'))).toBeUndefined();
+        expect((await store.listChildren(alice.rootFolderId, 0, 100)).entries).toEqual([]);
+        expect(await store.listTrash(alice.id, 0, 100)).toEqual({ total: 1, entries: [trashed] });
+        // A trashed folder takes nothing new, and what went with a folder is not restored alone.
+        expect(await steps.createFolder({ ownerId: alice.id, parentId: inner.id, name: 'x', nameKey: 'x', now: T0 })).toEqual({ parentMissing: true });
+        expect(await steps.restoreItem({ itemId: file.id, ownerId: alice.id, name: file.name, nameKey: nameKey(file.name), now: T0 }))
+          .toEqual({ notFound: true });
+
+        const taken = await folderIn(alice, alice.rootFolderId, 'TOP');
+        const restore = { itemId: top.id, ownerId: alice.id, name: 'top', nameKey: nameKey('top'), now: T0 + 2 * HOUR };
+        expect(await steps.restoreItem(restore)).toEqual({ conflict: taken });
+        expect(await steps.restoreItem({ ...restore, ownerId: (await store.ensureUser('bob', T0)).id })).toEqual({ notFound: true });
+        const restored = outcome(await steps.restoreItem({ ...restore, name: 'top 2', nameKey: nameKey('top 2') }), 'restored');
+        expect(restored).toEqual({ ...top, name: 'top 2', modifiedAt: T0 + 2 * HOUR });
+        expect(await store.getItem(file.id)).toEqual(file);
+        expect(await store.listTrash(alice.id, 0, 100)).toEqual({ total: 0, entries: [] });
+      });
+
+      it('purgeTrashed deletes the trashed tree for good and queues its blobs; trashDue finds what is old enough', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const blobKey = newBlobKey();
+        const file = await fileIn(alice, top.id, 'a.bin', { blobKey, size: 700 });
+        const live = await fileIn(alice, alice.rootFolderId, 'live.bin', { size: 50 });
+        outcome(await trash(top, alice.id, true, T0 + HOUR), 'trashed');
+        // Trashed bytes count until they are deleted for good.
+        expect(await store.storageUsed(alice.id)).toBe(750);
+        expect(await store.trashDue(T0 + HOUR - 1, 10)).toEqual([]);
+        expect(await store.trashDue(T0 + HOUR, 10)).toEqual([top.id]);
+        expect(await store.purgeTrashed(live.id)).toBe(false);
+        expect(await store.purgeTrashed(file.id)).toBe(false);
+        expect(await store.purgeTrashed(top.id)).toBe(true);
+        expect(await store.purgeTrashed(top.id)).toBe(false);
+        expect(await store.getItem(top.id)).toBeUndefined();
+        expect(await store.getItem(file.id)).toBeUndefined();
+        expect(await store.storageUsed(alice.id)).toBe(50);
+        expect(await garbageDue(T0)).toEqual([{ kind: 'blob', ref: blobKey }]);
+      });
+    });
+
+    describe('fileVersions', () => {
+      it('lists every version of a file, the newest first', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const file = await fileIn(alice, alice.rootFolderId, 'v.bin');
+        const next = outcome(await steps.addFileVersion({ fileId: file.id, blobKey: newBlobKey(), size: 5, sha1: sha1('v2'), now: T0 + 1 }), 'created');
+        const versions = await store.fileVersions(file.id);
+        expect(versions.map((version) => version.id)).toEqual([next.versionId, file.versionId]);
+        expect(versions[0]).toMatchObject({ fileId: file.id, size: 5, sha1: sha1('v2'), createdAt: T0 + 1 });
+        expect(await store.fileVersions('999999')).toEqual([]);
+      });
+    });
+
+    describe('copyItem', () => {
+      it('copies a folder tree; the copies share their blobs, which stay in use until no version reads them', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const top = await folderIn(alice, alice.rootFolderId, 'top');
+        const blobKey = newBlobKey();
+        const file = await fileIn(alice, top.id, 'a.bin', { blobKey, size: 300, description: 'd' });
+        const copy = outcome(await steps.copyItem({
+          itemId: top.id, ownerId: alice.id, parentId: alice.rootFolderId, name: 'top 2', nameKey: nameKey('top 2'), now: T0 + 1,
+        }), 'copied');
+        const [copied] = (await store.listChildren(copy.id, 0, 10)).entries;
+        expect(copied).toEqual({ ...file, id: copied!.id, parentId: copy.id, versionId: (copied as FileRecord).versionId, createdAt: T0 + 1, modifiedAt: T0 + 1 });
+        expect(await store.storageUsed(alice.id)).toBe(600);
+        expect(await steps.copyItem({ itemId: top.id, ownerId: alice.id, parentId: top.id, name: 'x', nameKey: 'x', now: T0 })).toEqual({ cyclical: true });
+        expect(await steps.copyItem({ itemId: file.id, ownerId: alice.id, parentId: top.id, name: 'A.bin', nameKey: nameKey('A.bin'), now: T0 }))
+          .toEqual({ conflict: file });
+        outcome(await steps.trashItem({ itemId: top.id, ownerId: alice.id, recursive: true, now: T0 }), 'trashed');
+        expect(await store.purgeTrashed(top.id)).toBe(true);
+        expect(await store.blobInUse(blobKey)).toBe(true);
+        outcome(await steps.trashItem({ itemId: copy.id, ownerId: alice.id, recursive: true, now: T0 }), 'trashed');
+        expect(await store.purgeTrashed(copy.id)).toBe(true);
+        expect(await store.blobInUse(blobKey)).toBe(false);
       });
     });
 

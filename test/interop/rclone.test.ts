@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startServer, type TestServer } from '../helpers/partway.js';
@@ -12,8 +12,9 @@ import { executable } from '../setup/system.js';
 
 /**
  * rclone's Box backend (Debian's rclone 1.60), unchanged, against Partway: its requests go to
- * api.box.com and upload.box.com through the test's TLS front. What needs trash, move or copy on the
- * server (rclone's `move`, `moveto`, `purge`, `rmdir`, a modtime-only update) is not tested yet.
+ * api.box.com and upload.box.com through the test's TLS front: copies both ways, sync (a changed
+ * modification time alone is a PUT of content_modified_at), moveto, delete and rmdir and purge (to the
+ * trash, which counts against the space used), and cleanup (emptying the trash).
  */
 
 /** rclone uploads files over its `--box-upload-cutoff` (50 MiB by default) in chunks. */
@@ -117,7 +118,28 @@ describe.skipIf(!HAVE_RCLONE)('rclone (box backend) against Partway', () => {
     expect((await readdir(back)).sort()).toEqual(['big.bin', 'docs', 'small.txt']);
   });
 
-  it('about reports the space used; delete removes files', async () => {
+  it('sync of a file whose modification time alone changed sends only a PUT of content_modified_at', async () => {
+    const when = new Date('2021-06-01T12:00:00Z');
+    await utimes(join(source, 'docs', 'notes.md'), when, when);
+    const requests = await requestsDuring(() => rclone.ok(['sync', source, `${rclone.remote}backup`]));
+    const writes = requests.filter((request) => request.method !== 'GET').map((request) => `${request.method} ${request.url.split('?')[0]} ${request.status}`);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^PUT \/2\.0\/files\/\d+ 200$/);
+    const listed = JSON.parse(await rclone.ok(['lsjson', `${rclone.remote}backup/docs/notes.md`])) as Array<{ ModTime: string }>;
+    expect(new Date(listed[0]!.ModTime).getTime()).toBe(when.getTime());
+    const again = await requestsDuring(() => rclone.ok(['sync', source, `${rclone.remote}backup`]));
+    expect(again.filter((request) => request.method !== 'GET')).toEqual([]);
+  });
+
+  it('moveto renames and moves a file on the server, without sending its bytes again', async () => {
+    const requests = await requestsDuring(() => rclone.ok(['moveto', `${rclone.remote}backup/small.txt`, `${rclone.remote}moved/small-renamed.txt`]));
+    expect(requests.filter((request) => request.method === 'PUT').map((request) => request.status)).toEqual([200]);
+    expect(requests.some((request) => request.url.includes('/files/content') || request.url.includes('upload_sessions'))).toBe(false);
+    expect(await listing('moved')).toEqual([{ path: 'small-renamed.txt', size: files['small.txt']!.size, sha1: files['small.txt']!.sha1 }]);
+    await rclone.ok(['moveto', `${rclone.remote}moved/small-renamed.txt`, `${rclone.remote}backup/small.txt`]);
+  });
+
+  it('about reports the space used; delete moves files to the trash, which counts until cleanup empties it', async () => {
     const before = JSON.parse(await rclone.ok(['about', '--json', rclone.remote])) as { used: number; total: number; free: number };
     const stored = Object.values(files).reduce((sum, file) => sum + file.size, 0) + 'one more line\n'.length;
     expect(before.used).toBe(stored);
@@ -125,7 +147,29 @@ describe.skipIf(!HAVE_RCLONE)('rclone (box backend) against Partway', () => {
 
     await rclone.ok(['delete', `${rclone.remote}backup`, '--include', '*.txt']);
     expect(await listing('backup')).toEqual(expectedListing(['big.bin', 'docs/notes.md']));
+    // As on Box, the trash counts against the space used until it is emptied.
+    expect((JSON.parse(await rclone.ok(['about', '--json', rclone.remote])) as { used: number }).used).toBe(stored);
+    const trash = await call('GET', `${server.api}/folders/trash/items`, { token: server.token });
+    expect(trash.json.entries.map((item: { name: string }) => item.name).sort()).toEqual(['added.txt', 'small.txt']);
+
+    await rclone.ok(['cleanup', rclone.remote]);
+    expect((await call('GET', `${server.api}/folders/trash/items`, { token: server.token })).json.total_count).toBe(0);
     const after = JSON.parse(await rclone.ok(['about', '--json', rclone.remote])) as { used: number };
     expect(after.used).toBe(files['big.bin']!.size + files['docs/notes.md']!.size);
+  });
+
+  it('rmdir removes an empty folder and refuses one with files; purge removes a folder with everything in it', async () => {
+    await rclone.ok(['mkdir', `${rclone.remote}empty`]);
+    await rclone.ok(['rmdir', `${rclone.remote}empty`]);
+    const refused = await rclone.run(['rmdir', `${rclone.remote}backup`]);
+    expect(refused.code).not.toBe(0);
+    await rclone.ok(['purge', `${rclone.remote}backup`]);
+    const root = await call('GET', `${server.api}/folders/0/items`, { token: server.token });
+    expect(root.json.entries.map((item: { name: string }) => item.name)).not.toContain('backup');
+    expect(root.json.entries.map((item: { name: string }) => item.name)).not.toContain('empty');
+    const trash = await call('GET', `${server.api}/folders/trash/items`, { token: server.token });
+    expect(trash.json.entries.map((item: { name: string }) => item.name).sort()).toEqual(['backup', 'empty']);
+    await rclone.ok(['cleanup', rclone.remote]);
+    expect((JSON.parse(await rclone.ok(['about', '--json', rclone.remote])) as { used: number }).used).toBe(0);
   });
 });

@@ -303,4 +303,50 @@ export function describeV10Interop(backend: string, start: () => Promise<TestSer
         .rejects.toMatchObject({ responseInfo: { statusCode: 404 } });
     });
   });
+
+  describe('changing items: update, copy, versions, trash and restore', () => {
+    it('updateFileById renames and moves, copyFile copies, getFileVersions lists the previous versions', async () => {
+      const folder = await client.folders.createFolder({ name: 'v10-changes', parent: { id: '0' } });
+      const data = randomBytes(3000);
+      const file = (await client.uploads.uploadFile({ attributes: { name: 'v10-draft.txt', parent: { id: '0' } }, file: Readable.from([data]) })).entries![0]!;
+      const updated = await client.files.updateFileById(file.id, { requestBody: { name: 'v10-final.txt', parent: { id: folder.id }, description: 'final' } });
+      expect(updated).toMatchObject({ id: file.id, name: 'v10-final.txt', description: 'final', sha1: sha1Hex(data) });
+      expect(updated.parent?.id).toBe(folder.id);
+      await expect(client.files.updateFileById(file.id, { requestBody: { name: 'x.txt' }, headers: { ifMatch: '99' } }))
+        .rejects.toMatchObject({ responseInfo: { statusCode: 412 } });
+
+      const copy = await client.files.copyFile(file.id, { parent: { id: '0' }, name: 'v10-copy.txt' });
+      expect(copy).toMatchObject({ name: 'v10-copy.txt', sha1: sha1Hex(data) });
+      expect(copy.id).not.toBe(file.id);
+      const folderCopy = await client.folders.copyFolder(folder.id, { parent: { id: '0' }, name: 'v10-changes (copy)' });
+      expect(folderCopy.name).toBe('v10-changes (copy)');
+      const renamedFolder = await client.folders.updateFolderById(folderCopy.id, { requestBody: { name: 'v10-renamed' } });
+      expect(renamedFolder.name).toBe('v10-renamed');
+
+      await client.uploads.uploadFileVersion(file.id, { attributes: { name: 'v10-final.txt' }, file: Readable.from([randomBytes(10)]) });
+      const versions = await client.fileVersions.getFileVersions(file.id);
+      expect(versions.totalCount).toBe(1);
+      expect(versions.entries![0]).toMatchObject({ id: file.fileVersion!.id, sha1: sha1Hex(data) });
+    });
+
+    it('deleteFileById and deleteFolderById trash; getTrashedItems lists; restore and delete for good', async () => {
+      const folder = await client.folders.createFolder({ name: 'v10-trash', parent: { id: '0' } });
+      const file = (await client.uploads.uploadFile({ attributes: { name: 'v10-gone.txt', parent: { id: folder.id } }, file: Readable.from([randomBytes(100)]) })).entries![0]!;
+      await expect(client.folders.deleteFolderById(folder.id)).rejects.toMatchObject({ responseInfo: { statusCode: 409 } });
+      await client.files.deleteFileById(file.id);
+      const trashedFile = await client.trashedFiles.getTrashedFileById(file.id);
+      expect(trashedFile).toMatchObject({ id: file.id, name: 'v10-gone.txt' });
+      const restored = await client.trashedFiles.restoreFileFromTrash(file.id);
+      expect(restored).toMatchObject({ id: file.id, name: 'v10-gone.txt' });
+      await client.folders.deleteFolderById(folder.id, { queryParams: { recursive: true } });
+      const trash = await client.trashedItems.getTrashedItems();
+      expect(trash.entries!.map((item) => item.id)).toContain(folder.id);
+      const back = await client.trashedFolders.restoreFolderFromTrash(folder.id);
+      expect(back).toMatchObject({ id: folder.id, name: 'v10-trash' });
+      await client.folders.deleteFolderById(folder.id, { queryParams: { recursive: true } });
+      await client.trashedFolders.deleteTrashedFolderById(folder.id);
+      const after = await client.trashedItems.getTrashedItems();
+      expect(after.entries!.map((item) => item.id)).not.toContain(folder.id);
+    });
+  });
 }

@@ -843,8 +843,8 @@ describe('wrong methods and unknown routes', () => {
   function cases(): Array<[string, string]> {
     const sid = 'A'.repeat(32);
     return [
-      ['PATCH', `/2.0/files/upload_sessions/${sid}`], ['POST', `/api/2.0/files/upload_sessions/${sid}`], ['PUT', '/2.0/folders/0'],
-      ['DELETE', '/2.0/folders/0'], ['PUT', `/2.0/files/${refFile.id}`], ['PATCH', `/2.0/files/${refFile.id}`],
+      ['PATCH', `/2.0/files/upload_sessions/${sid}`], ['POST', `/api/2.0/files/upload_sessions/${sid}`], ['PATCH', '/2.0/folders/0'],
+      ['DELETE', '/2.0/folders/0/items'], ['PUT', `/2.0/files/${refFile.id}/content`], ['PATCH', `/2.0/files/${refFile.id}`],
       ['POST', '/2.0/users/me'], ['DELETE', '/2.0/users/me'], ['GET', `/api/2.0/files/upload_sessions/${sid}/commit`],
       ['PUT', `/api/2.0/files/upload_sessions/${sid}/parts`], ['DELETE', `/api/2.0/files/upload_sessions/${sid}/log`],
       ['GET', '/api/2.0/files/upload_sessions'], ['GET', '/2.0/folders'], ['POST', '/2.0/folders/0/items'], ['PUT', '/2.0/files/content'],

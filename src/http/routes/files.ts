@@ -4,15 +4,20 @@ import { isItemId } from '../../core/ids.js';
 import { publicBase, type ApiContext } from '../context.js';
 import { readSimpleUpload } from '../multipart.js';
 import { optionalDate, singleHeader } from '../parse.js';
-import { presentFile } from '../present.js';
+import { presentFile, presentFileVersion } from '../present.js';
 import { validated } from '../schema-errors.js';
 import {
   deleteFileSchema, downloadFileSchema, fileSchema, simpleUploadAttributesSchema, simpleUploadSchema, simpleUploadVersionAttributesSchema,
-  simpleUploadVersionSchema,
+  simpleUploadVersionSchema, updateFileSchema, fileVersionsSchema,
 } from '../schemas.js';
 import { requestedFields, withFields } from '../fields.js';
 
 type WithId = { Params: { id: string } };
+
+const VERSIONS_PAGE = 1000;
+
+/** The body as its schema (../schemas.ts) lets it through. */
+interface UpdateFileBody { name?: string; parent?: { id: string | number }; description?: string; content_modified_at?: string | null }
 
 /** The `attributes` field as its schema (../schemas.ts) lets it through. */
 interface SimpleUploadVersionAttributes { content_modified_at?: string | null }
@@ -22,7 +27,7 @@ interface SimpleUploadAttributes extends SimpleUploadVersionAttributes {
   content_created_at?: string | null;
 }
 
-/** Files: info, delete, download (302 to a signed link, as Box does) and Box's simple upload. */
+/** Files: info, update (rename, move, description, content time), delete (to the trash), download (302 to a signed link, as Box does) and Box's simple upload. */
 export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
   const { folders, links } = context;
 
@@ -33,8 +38,28 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
     return withFields(full, fields, full);
   });
 
+  app.put<WithId & { Body: UpdateFileBody | null }>('/files/:id', { schema: updateFileSchema }, async (request) => {
+    const fields = requestedFields(request.query);
+    const body = request.body ?? {};
+    const file = await folders.updateFile(request.user, request.params.id, {
+      name: body.name, parentId: body.parent && String(body.parent.id), description: body.description,
+      contentModifiedAt: optionalDate(body.content_modified_at, 'content_modified_at'),
+      ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
+    const full = presentFile(file, await folders.pathOf(file), request.user);
+    return withFields(full, fields, full);
+  });
+
+  app.get<WithId>('/files/:id/versions', { schema: fileVersionsSchema }, async (request) => {
+    const file = await folders.file(request.user, request.params.id);
+    const versions = await folders.previousVersions(request.user, file.id);
+    // One page, Box's largest; files with more previous versions than that are not a Partway workload.
+    const entries = versions.slice(0, VERSIONS_PAGE).map((version) => presentFileVersion(version, file, request.user));
+    return { total_count: versions.length, entries, offset: 0, limit: VERSIONS_PAGE };
+  });
+
   app.delete<WithId>('/files/:id', { schema: deleteFileSchema }, async (request, reply) => {
-    await folders.deleteFile(request.user, request.params.id, singleHeader(request.headers['if-match'], 'If-Match'));
+    await folders.trash(request.user, 'file', request.params.id, { recursive: false, ifMatch: singleHeader(request.headers['if-match'], 'If-Match') });
     return reply.code(204).send();
   });
 

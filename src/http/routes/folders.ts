@@ -3,13 +3,17 @@ import type { ItemsQuery } from '../../core/folders.js';
 import type { ApiContext } from '../context.js';
 import { itemsQuery, requestedFields, withFields } from '../fields.js';
 import { presentFolder, presentFolderOnly, presentItemFull, presentItemMini, presentItems } from '../present.js';
-import { createFolderSchema, folderItemsSchema, folderSchema } from '../schemas.js';
+import { createFolderSchema, deleteFolderSchema, folderItemsSchema, folderSchema, updateFolderSchema } from '../schemas.js';
+import { copyRoutes } from './copies.js';
+import { trashRoutes } from './trash.js';
+import { singleHeader } from '../parse.js';
 import type { FolderRecord, ItemRecord } from '../../core/model.js';
 
 type WithId = { Params: { id: string } };
 
 /** The body as its schema (../schemas.ts) lets it through. */
 interface CreateFolderBody { name: string; parent: { id: string | number } }
+interface UpdateFolderBody { name?: string; parent?: { id: string | number } }
 
 const ITEM_PAGING = { limit: 100, maxLimit: 1000 };
 
@@ -41,6 +45,27 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     return withFields(full, fields, full);
   });
 
+  app.put<WithId & { Body: UpdateFolderBody | null }>('/folders/:id', { schema: updateFolderSchema }, async (request) => {
+    const query = request.query as Record<string, unknown>;
+    const fields = requestedFields(query);
+    const body = request.body ?? {};
+    const folder = await folders.updateFolder(request.user, request.params.id, {
+      name: body.name, parentId: body.parent && String(body.parent.id), ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
+    const path = await folders.pathOf(folder);
+    const collection = fields === undefined || fields.includes('item_collection')
+      ? await itemsAnswer(request, folder, itemsQuery({}, ITEM_PAGING), undefined) : undefined;
+    const full = { ...presentFolderOnly(folder, path, request.user), ...(collection && { item_collection: presentItems(collection) }) };
+    return withFields(full, fields, full);
+  });
+
+  app.delete<WithId & { Querystring: { recursive?: string } }>('/folders/:id', { schema: deleteFolderSchema }, async (request, reply) => {
+    await folders.trash(request.user, 'folder', request.params.id, {
+      recursive: request.query.recursive === 'true', ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
+    });
+    return reply.code(204).send();
+  });
+
   app.get<WithId>('/folders/:id/items', { schema: folderItemsSchema }, async (request) => {
     const query = request.query as Record<string, unknown>;
     const fields = requestedFields(query);
@@ -48,6 +73,10 @@ export function folderRoutes(app: FastifyInstance, context: ApiContext): void {
     const folder = await folders.folder(request.user, request.params.id);
     return presentItems(await itemsAnswer(request, folder, wanted, fields));
   });
+
+  // The trash and copies change folders' contents; registered here, they need no lines of their own in app.ts.
+  trashRoutes(app, context);
+  copyRoutes(app, context);
 
   /** A page of a folder's items, each in the shape `fields` asks for (the mini shape by default). */
   async function itemsAnswer(request: FastifyRequest, folder: FolderRecord, wanted: ItemsQuery, fields: string[] | undefined) {

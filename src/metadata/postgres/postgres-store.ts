@@ -153,6 +153,38 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  async listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    const [count] = await this.#query('SELECT count(*) AS n FROM items WHERE owner_id = $1 AND trash_root_id = id', [ownerId]);
+    const rows = await this.#query(`${ITEM_SELECT} WHERE items.owner_id = $1 AND items.trash_root_id = items.id
+      ORDER BY items.type DESC, items.name_key COLLATE "C", items.id LIMIT $2 OFFSET $3`, [ownerId, limit, offset]);
+    return { total: Number(count?.n ?? 0), entries: rows.map(toItem) };
+  }
+
+  async purgeTrashed(itemId: string): Promise<boolean> {
+    return this.#tx(async (client) => {
+      const root = await client.query('SELECT id FROM items WHERE id = $1 AND trash_root_id = id FOR UPDATE', [itemId]);
+      if (root.rows.length === 0) return false;
+      await client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', file_versions.blob_key FROM file_versions
+        JOIN items ON items.id = file_versions.file_id WHERE items.trash_root_id = $1`, [itemId]);
+      await client.query('DELETE FROM file_versions WHERE file_id IN (SELECT id FROM items WHERE trash_root_id = $1)', [itemId]);
+      await client.query('DELETE FROM items WHERE trash_root_id = $1', [itemId]);
+      return true;
+    });
+  }
+
+  async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
+    return (await this.#query('SELECT * FROM file_versions WHERE file_id = $1 ORDER BY id DESC', [fileId])).map(toVersion);
+  }
+
+  async blobInUse(blobKey: BlobKey): Promise<boolean> {
+    return (await this.#query('SELECT id FROM file_versions WHERE blob_key = $1 LIMIT 1', [blobKey])).length > 0;
+  }
+
+  async trashDue(before: Millis, limit: number): Promise<string[]> {
+    const rows = await this.#query('SELECT id FROM items WHERE trash_root_id = id AND trashed_at <= $1 ORDER BY trashed_at LIMIT $2', [before, limit]);
+    return rows.map((row) => String(row.id));
+  }
+
   async storageUsed(ownerId: string): Promise<number> {
     return this.#tx((client) => new PostgresTransaction(client).storageUsed(ownerId));
   }

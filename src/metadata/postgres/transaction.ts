@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
 import { fromSession, toItem, toSession } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 
@@ -87,6 +87,37 @@ export class PostgresTransaction implements MetadataTransaction {
 
   async markCommitted(sessionId: string, fileId: string): Promise<void> {
     await this.#client.query(`UPDATE upload_sessions SET state = 'committed', committed_file_id = $1 WHERE id = $2`, [fileId, sessionId]);
+  }
+
+  async childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>> {
+    const rows = (await this.#client.query(`${ITEM_SELECT} WHERE items.parent_id = $1 ORDER BY items.id`, [folderId])).rows;
+    return rows.map((row) => ({ item: toItem(row), nameKey: String(row.name_key) }));
+  }
+
+  async hasChildren(folderId: string): Promise<boolean> {
+    return (await this.#client.query('SELECT id FROM items WHERE parent_id = $1 LIMIT 1', [folderId])).rows.length > 0;
+  }
+
+  async trashItem(itemId: string, now: Millis): Promise<ItemRecord> {
+    await this.#client.query(`WITH RECURSIVE tree(id) AS (
+        SELECT $1::bigint UNION ALL SELECT items.id FROM items JOIN tree ON items.parent_id = tree.id)
+      UPDATE items SET trashed_at = $2, trash_root_id = $1 WHERE id IN (SELECT id FROM tree)`, [itemId, now]);
+    await this.#client.query('UPDATE items SET trashed_parent_id = parent_id, parent_id = NULL WHERE id = $1', [itemId]);
+    return (await this.#itemById(itemId))!;
+  }
+
+  async restoreItem(itemId: string, parentId: string, name: string, nameKey: string, now: Millis): Promise<ItemRecord> {
+    await this.#client.query('UPDATE items SET trashed_at = NULL, trash_root_id = NULL WHERE trash_root_id = $1', [itemId]);
+    await this.#client.query(`UPDATE items SET parent_id = $1, trashed_parent_id = NULL, name = $2, name_key = $3, modified_at = $4
+      WHERE id = $5`, [parentId, name, nameKey, now, itemId]);
+    return (await this.#itemById(itemId))!;
+  }
+
+  async updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord> {
+    await this.#client.query(`UPDATE items SET parent_id = $1, name = $2, name_key = $3, description = $4, content_modified_at = $5,
+        modified_at = $6, etag = $7 WHERE id = $8`,
+    [fields.parentId, fields.name, fields.nameKey, fields.description, fields.contentModifiedAt, fields.modifiedAt, fields.etag, itemId]);
+    return (await this.#itemById(itemId))!;
   }
 
   async #itemById(itemId: unknown): Promise<ItemRecord | undefined> {

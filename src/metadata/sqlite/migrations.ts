@@ -93,4 +93,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   'DROP TABLE part_writes;',
   // The name people see, for users an identity provider creates.
   'ALTER TABLE users ADD COLUMN display_name TEXT;',
+  // The trash: a trashed item and everything below it carry the time and the item whose deletion
+  // put them there (trash_root_id); that item leaves its folder (parent_id NULL, so its name is free)
+  // and remembers it in trashed_parent_id, for the restore.
+  `ALTER TABLE items ADD COLUMN trashed_at INTEGER;
+  ALTER TABLE items ADD COLUMN trash_root_id INTEGER;
+  ALTER TABLE items ADD COLUMN trashed_parent_id INTEGER;
+  CREATE INDEX items_by_trash_root ON items(trash_root_id);`,
 ];

@@ -194,6 +194,35 @@ export class SqliteMetadataStore implements MetadataStore {
     }).immediate());
   }
 
+  async listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
+    return this.#read(() => ({
+      total: (this.#sql.countTrash.get(ownerId) as { n: number }).n,
+      entries: (this.#sql.trash.all(ownerId, limit, offset) as Row[]).map(toItem),
+    }));
+  }
+
+  async purgeTrashed(itemId: string): Promise<boolean> {
+    return this.#write(() => this.#db.transaction(() => {
+      if (this.#sql.trashRoot.get(itemId) === undefined) return false;
+      this.#sql.trashedBlobs.run(itemId);
+      this.#sql.trashedVersions.run(itemId);
+      this.#sql.trashedItems.run(itemId);
+      return true;
+    }).immediate());
+  }
+
+  async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
+    return this.#read(() => (this.#sql.versionsNewestFirst.all(fileId) as Row[]).map(toVersion));
+  }
+
+  async blobInUse(blobKey: BlobKey): Promise<boolean> {
+    return this.#read(() => this.#sql.versionByBlob.get(blobKey) !== undefined);
+  }
+
+  async trashDue(before: Millis, limit: number): Promise<string[]> {
+    return this.#read(() => (this.#sql.trashDue.all(before, limit) as Row[]).map((row) => String(row.id)));
+  }
+
   async storageUsed(ownerId: string): Promise<number> {
     return this.#read(() => this.#tx.bytesUsed(ownerId));
   }

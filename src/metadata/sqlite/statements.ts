@@ -35,9 +35,29 @@ const SQL = {
                        content_modified_at = @content_modified_at, content_created_at = @content_created_at,
                        description = @description
                      WHERE id = @id`,
+  updateItem: `UPDATE items SET parent_id = @parent_id, name = @name, name_key = @name_key, description = @description,
+                   content_modified_at = @content_modified_at, modified_at = @modified_at, etag = @etag
+                 WHERE id = @id`,
+  allChildren: `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.parent_id = ? ORDER BY items.id`,
+  firstChild: 'SELECT id FROM items WHERE parent_id = ? LIMIT 1',
+  trashTree: `WITH RECURSIVE tree(id) AS (SELECT ? UNION ALL SELECT items.id FROM items JOIN tree ON items.parent_id = tree.id)
+                UPDATE items SET trashed_at = ?, trash_root_id = ? WHERE id IN (SELECT id FROM tree)`,
+  leaveFolder: 'UPDATE items SET trashed_parent_id = parent_id, parent_id = NULL WHERE id = ?',
+  untrash: 'UPDATE items SET trashed_at = NULL, trash_root_id = NULL WHERE trash_root_id = ?',
+  restoreInto: `UPDATE items SET parent_id = ?, trashed_parent_id = NULL, name = ?, name_key = ?, modified_at = ? WHERE id = ?`,
+  countTrash: 'SELECT count(*) AS n FROM items WHERE owner_id = ? AND trash_root_id = id',
+  trash: `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE items.owner_id = ? AND items.trash_root_id = items.id
+            ORDER BY items.type DESC, items.name_key, items.id LIMIT ? OFFSET ?`,
+  trashRoot: 'SELECT id FROM items WHERE id = ? AND trash_root_id = id',
+  trashedBlobs: `INSERT INTO garbage (kind, ref) SELECT 'blob', file_versions.blob_key FROM file_versions
+                   JOIN items ON items.id = file_versions.file_id WHERE items.trash_root_id = ?`,
+  trashedVersions: 'DELETE FROM file_versions WHERE file_id IN (SELECT id FROM items WHERE trash_root_id = ?)',
+  trashedItems: 'DELETE FROM items WHERE trash_root_id = ?',
+  trashDue: 'SELECT id FROM items WHERE trash_root_id = id AND trashed_at <= ? ORDER BY trashed_at LIMIT ?',
   insertVersion: 'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES (?, ?, ?, ?, ?)',
   version: 'SELECT * FROM file_versions WHERE id = ? AND file_id = ?',
   versionsOfFile: 'SELECT * FROM file_versions WHERE file_id = ?',
+  versionsNewestFirst: 'SELECT * FROM file_versions WHERE file_id = ? ORDER BY id DESC',
   clearVersion: 'UPDATE items SET version_id = NULL WHERE id = ?',
   deleteVersions: 'DELETE FROM file_versions WHERE file_id = ?',
   deleteItem: 'DELETE FROM items WHERE id = ?',

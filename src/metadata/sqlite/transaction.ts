@@ -1,4 +1,4 @@
-import type { FileRecord, FolderRecord, ItemRecord, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
 import { fromSession, toItem, toSession, type Row } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 import type { Statements } from './statements.js';
@@ -83,6 +83,34 @@ export class SqliteTransaction implements MetadataTransaction {
 
   async markCommitted(sessionId: string, fileId: string): Promise<void> {
     this.#sql.markCommitted.run(fileId, sessionId);
+  }
+
+  async childrenOf(folderId: string): Promise<Array<{ item: ItemRecord; nameKey: string }>> {
+    return (this.#sql.allChildren.all(folderId) as Row[]).map((row) => ({ item: toItem(row), nameKey: String(row.name_key) }));
+  }
+
+  async hasChildren(folderId: string): Promise<boolean> {
+    return this.#sql.firstChild.get(folderId) !== undefined;
+  }
+
+  async trashItem(itemId: string, now: Millis): Promise<ItemRecord> {
+    this.#sql.trashTree.run(itemId, now, itemId);
+    this.#sql.leaveFolder.run(itemId);
+    return toItem(this.itemRow(itemId)!);
+  }
+
+  async restoreItem(itemId: string, parentId: string, name: string, nameKey: string, now: Millis): Promise<ItemRecord> {
+    this.#sql.untrash.run(itemId);
+    this.#sql.restoreInto.run(parentId, name, nameKey, now, itemId);
+    return toItem(this.itemRow(itemId)!);
+  }
+
+  async updateItem(itemId: string, fields: ItemFields): Promise<ItemRecord> {
+    this.#sql.updateItem.run({
+      id: itemId, parent_id: fields.parentId, name: fields.name, name_key: fields.nameKey, description: fields.description,
+      content_modified_at: fields.contentModifiedAt, modified_at: fields.modifiedAt, etag: fields.etag,
+    });
+    return toItem(this.itemRow(itemId)!);
   }
 
   /** Synchronous reads the store's own one-statement steps share. */
