@@ -123,16 +123,20 @@ describe.skipIf(!HAVE_CHROMIUM)('Box UI Elements ContentUploader against Partway
     expect(requests.filter((line) => / [45]\d\d$/.test(line))).toEqual([]);
   }, 300_000);
 
-  it('from a page on the API\'s own origin', async () => {
+  it('from a page on the API\'s own origin: the same two files, and no CORS preflight', async () => {
     const folder = await newFolder('same-origin');
     const start = front.log.length;
-    const events = await uploadWithContentUploader(apiOrigin, folder, [small]);
+    const events = await uploadWithContentUploader(apiOrigin, folder, [big, small]);
     expect(events.filter((event) => event.name === 'error')).toEqual([]);
     expect(events.map((event) => event.name)).toContain('complete');
-    expect(await filesIn(folder)).toEqual(expected(folder, small));
-    // Same origin: no CORS preflight, only Box's own check before the upload.
-    const requests = front.log.slice(start).filter((request) => request.url.startsWith('/2.0/') || request.url.startsWith('/api/2.0/'));
-    expect(requests.map((request) => `${request.method} ${request.url.split('?')[0]} ${request.status}`))
-      .toEqual(['OPTIONS /2.0/files/content 200', 'POST /api/2.0/files/content 201']);
-  }, 120_000);
+    expect(await filesIn(folder)).toEqual(expected(folder, big, small));
+    const requests = front.log.slice(start).filter((request) => request.url.startsWith('/2.0/') || request.url.startsWith('/api/2.0/'))
+      .map((request) => `${request.method} ${request.url.split('?')[0]} ${request.status}`);
+    // Same origin: the only OPTIONS are Box's own check before each file, never a browser's CORS preflight.
+    expect(requests.filter((line) => line.startsWith('OPTIONS '))).toEqual(['OPTIONS /2.0/files/content 200', 'OPTIONS /2.0/files/content 200']);
+    expect(requests.filter((line) => /^PUT \/api\/2\.0\/files\/upload_sessions\/\w+ 200$/.test(line))).toHaveLength(Math.ceil(BIG / (8 * MiB)));
+    expect(requests).toContain('POST /api/2.0/files/content 201');
+    expect(requests.some((line) => /^POST \/api\/2\.0\/files\/upload_sessions\/\w+\/commit 201$/.test(line))).toBe(true);
+    expect(requests.filter((line) => / [45]\d\d$/.test(line))).toEqual([]);
+  }, 300_000);
 });
