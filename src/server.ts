@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { pino, type BaseLogger, type Logger } from 'pino';
 import type { PartwayConfig, TlsFiles } from './config.js';
 import { BearerCredentials } from './core/bearer-credentials.js';
 import { DownloadLinks } from './core/download-links.js';
@@ -30,6 +30,9 @@ export interface Partway {
   close(): Promise<void>;
 }
 
+/** What the core logs through: pino's, or the Fastify host app's logger. */
+type CoreLogger = Pick<BaseLogger, 'info' | 'warn' | 'error'>;
+
 /** The core over a set of stores, and what the HTTP layer is handed of it. */
 export interface PartwayCore {
   context: ApiContext;
@@ -43,7 +46,7 @@ export interface PartwayCore {
  * Wires the core over `stores`: shared by Partway's own server and the embeddable plugin. `now` is the
  * core's clock (expiry, leases, download links); tests pass one they can move instead of sleeping.
  */
-export async function wireCore(config: PartwayConfig, stores: Stores, logger: Logger | false, now: () => number = Date.now): Promise<PartwayCore> {
+export async function wireCore(config: PartwayConfig, stores: Stores, logger: CoreLogger | false, now: () => number = Date.now): Promise<PartwayCore> {
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
@@ -90,7 +93,7 @@ export function apiOptions(config: PartwayConfig): ApiOptions {
 }
 
 /** Deletes what an earlier crash left unreferenced, when this process alone owns its stores (docs/architecture.md). */
-export async function repairAtStart(stores: Stores, janitor: Janitor, logger: Logger | false): Promise<void> {
+export async function repairAtStart(stores: Stores, janitor: Janitor, logger: CoreLogger | false): Promise<void> {
   if (stores.shared) return;
   const repaired = await janitor.repair();
   if (logger && (repaired.uploadsRemoved > 0 || repaired.partsRemoved > 0)) {
