@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { Client } from 'undici';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { randomData, sha1Base64 } from '../helpers/partway.js';
+import { call, randomData, sha1Base64 } from '../helpers/partway.js';
 import { runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
 
 const run = promisify(execFile);
@@ -154,6 +154,14 @@ describe('partway serve over HTTPS', () => {
     expect(health.statusCode).toBe(200);
     await health.body.dump();
     await client.close();
+  });
+
+  it('keeps serving plain HTTP through a SIGHUP (`systemctl reload`) when it has no certificate', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'partway-tls-data-'));
+    running = await spawnServer({ PARTWAY_DATA_DIR: dataDir });
+    running.child.kill('SIGHUP');
+    await waitForOutput(running, 'nothing to reload');
+    expect((await call('GET', `${running.url}/healthz`)).status).toBe(200);
   });
 
   it('refuses to start with a certificate but no key', async () => {
