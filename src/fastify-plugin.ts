@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { loadConfig, type SettingKey } from './config.js';
 import { registerApi } from './http/app.js';
 import { apiOptions, repairAtStart, wireCore } from './server.js';
-import { openStores, type Stores } from './stores.js';
+import { openStores, type Stores } from './stores/open.js';
 
-export { openStores, type Stores } from './stores.js';
+export { openStores, type Stores } from './stores/open.js';
 export type { SettingKey } from './config.js';
 
 export interface PartwayPluginOptions {

@@ -10,7 +10,7 @@ import { PartwayClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config.js';
 import { Tokens } from '../../src/core/tokens.js';
 import { partway } from '../../src/fastify-plugin.js';
-import { openStores, type Stores } from '../../src/stores.js';
+import { openStores, type Stores } from '../../src/stores/open.js';
 import { call, randomData, sha1Hex } from '../helpers/partway.js';
 import { runCli } from '../helpers/process.js';
 
@@ -38,7 +38,7 @@ afterEach(async () => {
 describe('partway/fastify: the API inside a host app', () => {
   it('serves Box\'s API under the host\'s prefix with stores passed in, on the host\'s logger, and a real client uploads through it', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'partway-embed-'));
-    const settings = { dataDir, partSize: String(1024 * 1024), minChunkedSize: '1000' };
+    const settings = { dataDir, basePartSize: String(1024 * 1024), minChunkedSize: '1000' };
     stores = await openStores(loadConfig(settings, {}));
     const token = (await new Tokens(stores.metadata).create('hana')).token;
     const lines: string[] = [];

@@ -128,7 +128,7 @@ import { partway, type PartwayPluginOptions } from 'partway/fastify';
 const client = new PartwayClient({ server: 'http://127.0.0.1:8080', token: 'pw_x' });
 export const result: Promise<UploadResult> = client.upload('file.bin', { concurrency: 2, onProgress: (p) => p.bytesDone });
 export const isBoxError = (error: unknown): string | undefined => (error instanceof BoxApiError ? error.code : undefined);
-export const options: PartwayPluginOptions = { settings: { dataDir: '/var/lib/partway', partSize: '8388608' } };
+export const options: PartwayPluginOptions = { settings: { dataDir: '/var/lib/partway', basePartSize: '8388608' } };
 export const plugin = partway;
 // The types are real: a wrong call does not compile.
 // @ts-expect-error server is a string
