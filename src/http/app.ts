@@ -94,21 +94,7 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     clientErrorHandler: answerClientError({ newRequestId, metrics: context.metrics, logger: options.logger || undefined }),
   }) as unknown as FastifyInstance;
 
-  // While shutting down, requests in flight finish, and their connections close instead of idling on.
-  let draining = false;
-  app.addHook('preClose', async () => {
-    draining = true;
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (draining) reply.header('connection', 'close');
-  });
-  // A response that was already on its way when draining began leaves a keep-alive connection idle.
-  app.addHook('onResponse', async () => {
-    if (draining) setImmediate(() => app.server.closeIdleConnections());
-  });
   continueWhenBodyIsRead(app.server);
-
-  // After the shutdown hooks above, so that a connection closing anyway is not kept to discard a body.
   registerApi(app, context, options);
   return app;
 }
@@ -122,10 +108,25 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
  * encapsulated scope under the host's prefix, whose other routes keep their own parsers and handlers.
  */
 export function registerApi(app: FastifyInstance, context: ApiContext, options: ApiOptions): void {
+  // While shutting down, requests in flight finish, and their connections close instead of idling on
+  // (embedded too: a download still streaming when the host closes must not hold its shutdown).
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+  // A response that was already on its way when draining began leaves a keep-alive connection idle.
+  app.addHook('onResponse', async () => {
+    if (draining) setImmediate(() => app.server.closeIdleConnections());
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('box-request-id', request.id);
   });
   limitRequestTime(app, options.requestTimeoutMs);
+  // After the shutdown hooks above, so that a connection closing anyway is not kept to discard a body.
   discardUnreadBodies(app, options.discardLimits);
 
   // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.
