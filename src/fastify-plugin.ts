@@ -35,9 +35,13 @@ export interface PartwayPluginOptions {
 export const partway: FastifyPluginAsync<PartwayPluginOptions> = async (scope, options) => {
   const config = loadConfig(options.settings ?? {}, options.env ?? {});
   const stores = options.stores ?? await openStores(config);
-  const { context, janitor } = await wireCore(config, stores, scope.log, options.now);
+  const { context, janitor, idp } = await wireCore(config, stores, scope.log, options.now);
   await repairAtStart(stores, janitor, scope.log);
-  scope.addHook('onReady', async () => janitor.start());
+  scope.addHook('onReady', async () => {
+    // Not awaited, as on Partway's own server: an identity provider that is down is logged and retried.
+    void idp?.discover();
+    janitor.start();
+  });
   scope.addHook('onClose', async () => {
     await janitor.stop();
     if (options.stores === undefined) await stores.close();
