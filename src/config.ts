@@ -57,6 +57,8 @@ export const SETTINGS = [
   { key: 'oidcIssuer', env: 'PARTWAY_OIDC_ISSUER', flag: '--oidc-issuer', default: undefined, description: 'OpenID Connect issuer URL (as its tokens\' iss names it); its JWT access tokens are then accepted besides Partway\'s own' },
   { key: 'oidcAudience', env: 'PARTWAY_OIDC_AUDIENCE', flag: '--oidc-audience', default: undefined, description: 'The aud an identity provider\'s token must name (required with the issuer)' },
   { key: 'oidcUserClaim', env: 'PARTWAY_OIDC_USER_CLAIM', flag: '--oidc-user-claim', default: 'sub', description: 'The claim of an identity provider\'s token that names the user; the Partway user is <claim>@<issuer>' },
+  { key: 'tlsCert', env: 'PARTWAY_TLS_CERT', flag: '--tls-cert', default: undefined, description: 'PEM certificate file (chain included) to serve HTTPS directly; with --tls-key. Read again on SIGHUP' },
+  { key: 'tlsKey', env: 'PARTWAY_TLS_KEY', flag: '--tls-key', default: undefined, description: 'PEM private key file of the TLS certificate' },
   { key: 'logLevel', env: 'PARTWAY_LOG_LEVEL', flag: '--log-level', default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent' },
   // Security settings (issue 13).
   { key: 'trustProxy', env: 'PARTWAY_TRUST_PROXY', flag: '--trust-proxy', default: undefined, description: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host/-For are believed; default: none' },
@@ -127,12 +129,19 @@ export interface PartwayConfig {
   s3: S3Settings | undefined;
   /** The identity provider whose JWT access tokens are accepted; none when unset. */
   oidc: OidcSettings | undefined;
+  /** Serve HTTPS with these files; plain HTTP when unset. */
+  tls: TlsFiles | undefined;
   logLevel: string;
   tuning: Tuning;
   /** Proxies (addresses, CIDR ranges) allowed to say how clients reached the server. */
   trustProxy: string[];
   /** The bearer token `/metrics` asks for; open when unset. */
   metricsToken: string | undefined;
+}
+
+export interface TlsFiles {
+  certPath: string;
+  keyPath: string;
 }
 
 /** Flags win over environment variables, which win over defaults. Bad values fail here, at start. */
@@ -204,6 +213,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     databaseUrl,
     s3,
     oidc: parseOidc(raw('oidcIssuer'), raw('oidcAudience'), raw('oidcUserClaim') ?? 'sub'),
+    tls: tlsFiles(raw('tlsCert'), raw('tlsKey')),
     logLevel: raw('logLevel') ?? 'info',
     trustProxy: parseProxies(raw('trustProxy')),
     metricsToken: raw('metricsToken'),
@@ -243,6 +253,12 @@ function parseProxies(text: string | undefined): string[] {
     if (!isProxyEntry(entry)) throw new TypeError(`PARTWAY_TRUST_PROXY: ${JSON.stringify(entry)} is not an IP address or CIDR range such as 10.0.0.0/8`);
   }
   return entries;
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined): TlsFiles | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new TypeError('PARTWAY_TLS_CERT (--tls-cert) and PARTWAY_TLS_KEY (--tls-key) go together');
+  return { certPath: resolve(cert), keyPath: resolve(key) };
 }
 
 function parseOrigins(text: string | undefined): string[] | '*' {

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
-import type { PartwayConfig } from './config.js';
+import { pino, type BaseLogger, type Logger } from 'pino';
+import type { PartwayConfig, TlsFiles } from './config.js';
 import { BearerCredentials } from './core/bearer-credentials.js';
 import { DownloadLinks } from './core/download-links.js';
 import { Folders } from './core/folders.js';
@@ -8,7 +10,8 @@ import { Janitor } from './core/janitor.js';
 import { OidcTokens } from './core/oidc-tokens.js';
 import { Tokens } from './core/tokens.js';
 import { UploadSessions } from './core/upload-sessions.js';
-import { buildApp } from './http/app.js';
+import { buildApp, type ApiOptions } from './http/app.js';
+import type { ApiContext } from './http/context.js';
 import { Metrics } from './http/metrics.js';
 import { trustedProxies } from './http/trusted-proxy.js';
 import { serveWebUploader } from './http/web.js';
@@ -21,17 +24,29 @@ export interface Partway {
   janitor: Janitor;
   /** Starts listening; resolves with the address clients can use. */
   listen(): Promise<string>;
+  /** Reads the TLS certificate and key again for new connections; rejects (keeping the old) if they fail. */
+  reloadCertificate(): Promise<void>;
   /** Stops taking requests, lets the ones in flight finish, then closes the stores. */
   close(): Promise<void>;
 }
 
+/** What the core logs through: pino's, or the Fastify host app's logger. */
+type CoreLogger = Pick<BaseLogger, 'info' | 'warn' | 'error'>;
+
+/** The core over a set of stores, and what the HTTP layer is handed of it. */
+export interface PartwayCore {
+  context: ApiContext;
+  tokens: Tokens;
+  janitor: Janitor;
+  /** The identity provider whose tokens are accepted, if one is configured: `discover()` it at start. */
+  idp: OidcTokens | undefined;
+}
+
 /**
- * Wires the stores, the core and the HTTP layer together for one server process. `now` is the core's
- * clock (expiry, leases, download links); tests pass one they can move instead of sleeping.
+ * Wires the core over `stores`: shared by Partway's own server and the embeddable plugin. `now` is the
+ * core's clock (expiry, leases, download links); tests pass one they can move instead of sleeping.
  */
-export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel }),
-  now: () => number = Date.now): Promise<Partway> {
-  const stores = await openStores(config);
+export async function wireCore(config: PartwayConfig, stores: Stores, logger: CoreLogger | false, now: () => number = Date.now): Promise<PartwayCore> {
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
@@ -62,31 +77,56 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
-  const app = buildApp(
-    { uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize, publicUrl: config.publicUrl, health, metrics,
-      trustedProxy: trustedProxies(config.trustProxy) },
-    {
-      logger, jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs,
-      idleTimeoutMs: config.idleTimeoutMs, discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
-      corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, web: serveWebUploader,
-      metricsToken: config.metricsToken,
-    },
-  );
+  const context: ApiContext = {
+    uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
+    publicUrl: config.publicUrl, health, metrics, trustedProxy: trustedProxies(config.trustProxy),
+  };
+  return { context, tokens, janitor, idp };
+}
+
+/** The API's options from the settings (the server's own are in `createPartway`). */
+export function apiOptions(config: PartwayConfig): ApiOptions {
+  return {
+    jsonBodyLimit: config.jsonBodyLimit, requestTimeoutMs: config.requestTimeoutMs,
+    discardLimits: { maxBytes: config.discardLimit, timeoutMs: config.discardTimeoutMs },
+    corsOrigins: config.corsOrigins, rateLimitPerMinute: config.rateLimitPerMinute, metricsToken: config.metricsToken,
+  };
+}
+
+/** Deletes what an earlier crash left unreferenced, when this process alone owns its stores (docs/architecture.md). */
+export async function repairAtStart(stores: Stores, janitor: Janitor, logger: CoreLogger | false): Promise<void> {
+  if (stores.shared) return;
+  const repaired = await janitor.repair();
+  if (logger && (repaired.uploadsRemoved > 0 || repaired.partsRemoved > 0)) {
+    logger.info(repaired, 'removed bytes that no record needs (left by an earlier crash)');
+  }
+}
+
+/** Wires the stores, the core and the HTTP layer together for one server process. */
+export async function createPartway(config: PartwayConfig, logger: Logger | false = pino({ level: config.logLevel }),
+  now: () => number = Date.now): Promise<Partway> {
+  const tls = config.tls && await readCertificate(config.tls);
+  const stores = await openStores(config);
+  const { context, tokens, janitor, idp } = await wireCore(config, stores, logger, now);
+  const app = buildApp(context, {
+    ...apiOptions(config), logger, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, web: serveWebUploader,
+    ...(tls ? { tls } : {}),
+  });
 
   return {
     app, stores, tokens, janitor,
     async listen() {
-      if (!stores.shared) {
-        const repaired = await janitor.repair();
-        if (logger && (repaired.uploadsRemoved > 0 || repaired.partsRemoved > 0)) {
-          logger.info(repaired, 'removed bytes that no record needs (left by an earlier crash)');
-        }
-      }
+      await repairAtStart(stores, janitor, logger);
       const address = await app.listen({ port: config.port, host: config.host });
       // Not awaited: an IdP that is down at start is logged, and its tokens are refused until it answers.
       void idp?.discover();
       janitor.start();
       return address;
+    },
+    async reloadCertificate() {
+      if (!config.tls) throw new Error('this server does not serve HTTPS');
+      // New connections get the new certificate; open ones keep the one they were made with.
+      (app.server as unknown as TlsServer).setSecureContext(await readCertificate(config.tls));
     },
     async close() {
       await app.close();
@@ -94,4 +134,9 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
       await stores.close();
     },
   };
+}
+
+async function readCertificate(files: TlsFiles): Promise<{ cert: Buffer; key: Buffer }> {
+  const [cert, key] = await Promise.all([readFile(files.certPath), readFile(files.keyPath)]);
+  return { cert, key };
 }

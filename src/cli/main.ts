@@ -62,6 +62,15 @@ serve.action(async (given: Record<string, string | undefined>) => {
       process.exit(1);
     });
   };
+  // Certificates renewed on disk (certbot, a CA's agent) are taken up without a restart or a dropped
+  // connection. Without TLS, SIGHUP (`systemctl reload`) must not stop the server as it would by default.
+  process.on('SIGHUP', () => {
+    if (!config.tls) return partway.app.log.info('SIGHUP: nothing to reload (no TLS certificate)');
+    partway.reloadCertificate().then(
+      () => partway.app.log.info({ cert: config.tls!.certPath }, 'TLS certificate reloaded'),
+      (error: unknown) => partway.app.log.error({ err: error }, 'TLS certificate not reloaded: still serving the previous one'),
+    );
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify';
 import type { Logger } from 'pino';
 import { BoxError } from '../core/errors.js';
 import { identifyCaller, refuseUnauthenticated } from './auth.js';
@@ -32,35 +33,43 @@ const BOX_REQUEST_HEADERS = [
   'x-box-client-event-info',
 ];
 
-export interface AppOptions {
+/** What Partway adds to a Fastify scope, whether its own app's root or a host app's (src/fastify-plugin.ts). */
+export interface ApiOptions {
   /** Requests per token per minute on this node; 0 for no limit. */
   rateLimitPerMinute: number;
   /** Origins allowed to call the API from a browser (CORS). */
   corsOrigins: string[] | '*';
   /** Registers the web uploader's static files, if this build has them. */
   web?: (app: FastifyInstance) => void;
-  logger: Logger | false;
   /** Largest JSON body accepted (commit bodies list up to 10,000 parts, about 1 MB). */
   jsonBodyLimit: number;
   /** Time allowed for a whole request, body included; 0 for none. */
   requestTimeoutMs: number;
-  /** A keep-alive connection with no request is closed after this long. */
-  keepAliveTimeoutMs: number;
-  /** A connection silent for this long is closed (slow or stalled clients); 0 for never. */
-  idleTimeoutMs: number;
   /** How much of a body answered before it was read is read and thrown away, keeping the connection. */
   discardLimits: DiscardLimits;
   /** The bearer token `/metrics` asks for; open when undefined. */
   metricsToken?: string | undefined;
 }
 
+/** Partway's own server: the API's options and the ones that belong to the server itself. */
+export interface AppOptions extends ApiOptions {
+  logger: Logger | false;
+  /** A keep-alive connection with no request is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection silent for this long is closed (slow or stalled clients); 0 for never. */
+  idleTimeoutMs: number;
+  /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
 /**
- * The HTTP layer: it translates requests into calls on the core and results into Box's JSON, and
- * nothing else. The API is served under `/2.0` and `/api/2.0` so clients work with one base URL or
- * with Box's separate upload base (`<base>/api`).
+ * Partway's own Fastify server: what belongs to the server (request ids, timeouts, Node's parser
+ * refusals, shutdown) around `registerApi`, which the embeddable plugin shares.
  */
 export function buildApp(context: ApiContext, options: AppOptions): FastifyInstance {
   const newRequestId = () => randomBytes(8).toString('hex');
+  // Node checks request timeouts only this often (30 s by default): keep it well under the timeout.
+  const serverOptions = { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4) || 30_000)) };
   const app = Fastify({
     // Fastify lets the instance's own serializers win over its defaults: signed links are redacted.
     ...(options.logger ? { loggerInstance: options.logger.child({}, { serializers: { req: serializeRequest } }) } : { logger: false }),
@@ -69,8 +78,7 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
     connectionTimeout: options.idleTimeoutMs,
-    // Node checks request timeouts only this often (30 s by default): keep it well under the timeout.
-    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4) || 30_000)) },
+    ...(options.tls ? { https: { ...serverOptions, ...options.tls } } : { http: serverOptions }),
     bodyLimit: options.jsonBodyLimit,
     // X-Forwarded-* only from a configured proxy (src/http/trusted-proxy.ts); request.ip follows it too.
     trustProxy: (address: string) => context.trustedProxy(address),
@@ -82,19 +90,26 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
       reply.header('box-request-id', request.id);
       handleError(error, request, reply);
     },
-    // Route schemas (src/http/schemas.ts) answer with Box's codes; see src/http/schema-errors.ts.
-    ajv: { customOptions: VALIDATOR_OPTIONS },
-    schemaErrorFormatter: boxErrorForSchema,
     // Requests Node's parser refuses before routing: Box's shape and a request id too.
     clientErrorHandler: answerClientError({ newRequestId, metrics: context.metrics, logger: options.logger || undefined }),
   }) as unknown as FastifyInstance;
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('box-request-id', request.id);
-  });
-  limitRequestTime(app, options.requestTimeoutMs);
+  continueWhenBodyIsRead(app.server);
+  registerApi(app, context, options);
+  return app;
+}
 
-  // While shutting down, requests in flight finish, and their connections close instead of idling on.
+/**
+ * The HTTP layer: it translates requests into calls on the core and results into Box's JSON, and
+ * nothing else. The API is served under `/2.0` and `/api/2.0` so clients work with one base URL or
+ * with Box's separate upload base (`<base>/api`).
+ *
+ * Everything here is set on `app` alone: on Partway's own server that is the root; embedded, an
+ * encapsulated scope under the host's prefix, whose other routes keep their own parsers and handlers.
+ */
+export function registerApi(app: FastifyInstance, context: ApiContext, options: ApiOptions): void {
+  // While shutting down, requests in flight finish, and their connections close instead of idling on
+  // (embedded too: a download still streaming when the host closes must not hold its shutdown).
   let draining = false;
   app.addHook('preClose', async () => {
     draining = true;
@@ -107,15 +122,18 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     if (draining) setImmediate(() => app.server.closeIdleConnections());
   });
 
-  // After the shutdown hook above, so that a connection closing anyway is not kept to discard a body.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('box-request-id', request.id);
+  });
+  limitRequestTime(app, options.requestTimeoutMs);
+  // After the shutdown hooks above, so that a connection closing anyway is not kept to discard a body.
   discardUnreadBodies(app, options.discardLimits);
-  continueWhenBodyIsRead(app.server);
 
   // Bodies other than JSON (parts, multipart uploads) are left unread for the route to stream.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   // SDKs send `Content-Type: application/json` with an empty body on DELETE.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: options.jsonBodyLimit }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
     try {
       done(null, JSON.parse(body as string));
@@ -124,6 +142,9 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
     }
   });
 
+  // Route schemas (src/http/schemas.ts) answer with Box's codes; see src/http/schema-errors.ts.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSchemaErrorFormatter(boxErrorForSchema);
   app.decorate('metrics', context.metrics);
   context.metrics.instrument(app);
   app.setErrorHandler(handleError);
@@ -168,5 +189,8 @@ export function buildApp(context: ApiContext, options: AppOptions): FastifyInsta
   app.register(async (scope) => downloadRoutes(scope, context));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics, options.metricsToken));
   options.web?.(app);
-  return app;
 }
+
+/** Fastify's own validator compiler with Partway's Ajv options, for whichever scope the API is in. */
+const compilerFor = AjvCompiler()({}, { customOptions: VALIDATOR_OPTIONS });
+const validatorCompiler: FastifySchemaCompiler<unknown> = (route) => compilerFor(route);

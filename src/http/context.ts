@@ -25,6 +25,8 @@ export interface ApiContext {
   trustedProxy: (address: string | undefined) => boolean;
   health: HealthChecks;
   metrics: Metrics;
+  /** Where a host app mounted the API (`/files`, src/fastify-plugin.ts); '' on Partway's own server. */
+  mountPath?: string;
 }
 
 declare module 'fastify' {
@@ -40,19 +42,24 @@ declare module 'fastify' {
  * the client used; else the address the request came in on, never a Host header anyone could set.
  */
 export function publicBase(request: FastifyRequest, context: ApiContext): string {
+  return `${serverBase(request, context)}${context.mountPath ?? ''}`;
+}
+
+function serverBase(request: FastifyRequest, context: ApiContext): string {
   if (context.publicUrl !== undefined) return context.publicUrl;
   // With the proxy trusted, Fastify reads X-Forwarded-Proto and -Host (falling back to Host) for us.
   if (context.trustedProxy(request.socket.remoteAddress)) return `${request.protocol}://${request.host}`;
-  return localBase(request.socket.localAddress, request.socket.localPort);
+  // Otherwise the scheme is the socket's own: https when Partway serves TLS itself.
+  return localBase(request.protocol, request.socket.localAddress, request.socket.localPort);
 }
 
-function localBase(address: string | undefined, port: number | undefined): string {
+function localBase(scheme: string, address: string | undefined, port: number | undefined): string {
   const host = unmapped(address ?? '127.0.0.1');
-  return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  return `${scheme}://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
 /** The API base of this request: `/api/2.0` (Box's upload layout) or `/2.0`, on the public URL. */
 export function apiBase(request: FastifyRequest, context: ApiContext): string {
-  const prefix = request.url.startsWith('/api/2.0/') ? '/api/2.0' : '/2.0';
+  const prefix = request.url.startsWith(`${context.mountPath ?? ''}/api/2.0/`) ? '/api/2.0' : '/2.0';
   return `${publicBase(request, context)}${prefix}`;
 }

@@ -31,7 +31,7 @@ export function spawnServer(env: Record<string, string>, nodeOptions: readonly s
   return new Promise((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
-      const match = /Partway is serving on (http:\/\/[0-9.:]+)/.exec(output);
+      const match = /Partway is serving on (https?:\/\/[0-9.:]+)/.exec(output);
       if (match) resolve({ child, url: match[1]!, output: () => output });
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
