@@ -114,3 +114,22 @@ export function partRequest(data: Buffer, offset: number, size: number, token: s
     body: bytes,
   };
 }
+
+/** Box's simple upload of `data` as `name` into folder `parentId`: the new file's JSON (anything but a 201 throws). */
+export async function uploadSmallFile(server: TestServer, name: string, parentId = '0', data = randomData(100)): Promise<any> {
+  const form = new FormData();
+  form.append('attributes', JSON.stringify({ name, parent: { id: parentId } }));
+  form.append('file', new Blob([data]), 'file');
+  const response = await fetch(`${server.upload}/files/content`, {
+    method: 'POST', body: form, headers: { authorization: `Bearer ${server.token}`, 'content-md5': sha1Hex(data) },
+  });
+  if (response.status !== 201) throw new Error(`The upload of ${name} answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { entries: unknown[] }).entries[0];
+}
+
+/** A new folder's JSON (anything but a 201 throws). */
+export async function createFolder(server: TestServer, name: string, parentId = '0'): Promise<any> {
+  const created = await call('POST', `${server.api}/folders`, { token: server.token, json: { name, parent: { id: parentId } } });
+  if (created.status !== 201) throw new Error(`Creating the folder ${name} answered ${created.status}: ${created.text}`);
+  return created.json;
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
+import { call, randomData, sha1Hex, startServer, type TestServer, uploadSmallFile } from '../helpers/partway.js';
 
 /** `POST /files/{id}/copy` and `POST /folders/{id}/copy`; a copy shares the blob, which outlives either side's deletion. */
 
@@ -10,16 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function upload(name: string, parentId = '0', data = randomData(100)) {
-  const form = new FormData();
-  form.append('attributes', JSON.stringify({ name, parent: { id: parentId } }));
-  form.append('file', new Blob([data]), 'file');
-  const response = await fetch(`${server.upload}/files/content`, {
-    method: 'POST', body: form, headers: { authorization: `Bearer ${server.token}`, 'content-md5': sha1Hex(data) },
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as any).entries[0];
-}
+const upload = (name: string, parentId?: string, data?: Buffer) => uploadSmallFile(server, name, parentId, data);
 
 const api = (method: string, path: string, json?: unknown, token = server.token) => call(method, `${server.api}${path}`, { token, json });
 

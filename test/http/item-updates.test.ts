@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
+import { call, createFolder, startServer, type TestServer, uploadSmallFile } from '../helpers/partway.js';
 
 /** `PUT /files/{id}` and `PUT /folders/{id}`: rename, move, description, content time, If-Match, the subtree rule. */
 
@@ -10,22 +10,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function upload(name: string, parentId = '0', data = randomData(100)) {
-  const form = new FormData();
-  form.append('attributes', JSON.stringify({ name, parent: { id: parentId } }));
-  form.append('file', new Blob([data]), 'file');
-  const response = await fetch(`${server.upload}/files/content`, {
-    method: 'POST', body: form, headers: { authorization: `Bearer ${server.token}`, 'content-md5': sha1Hex(data) },
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as any).entries[0];
-}
+const upload = (name: string, parentId?: string, data?: Buffer) => uploadSmallFile(server, name, parentId, data);
 
-async function folder(name: string, parentId = '0') {
-  const created = await call('POST', `${server.api}/folders`, { token: server.token, json: { name, parent: { id: parentId } } });
-  expect(created.status).toBe(201);
-  return created.json;
-}
+const folder = (name: string, parentId?: string) => createFolder(server, name, parentId);
 
 const put = (path: string, json: unknown, headers: Record<string, string> = {}, token = server.token) =>
   call('PUT', `${server.api}${path}`, { token, json, headers });

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdvancingClock, call, randomData, sha1Hex, startServer, type TestServer } from '../helpers/partway.js';
+import { AdvancingClock, call, createFolder, randomData, startServer, type TestServer, uploadSmallFile } from '../helpers/partway.js';
 
 /** The trash: DELETE moves items there; list, show, restore, delete for good; the janitor empties it after its lifetime. */
 
@@ -14,22 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function upload(name: string, parentId = '0', data = randomData(100), on = server) {
-  const form = new FormData();
-  form.append('attributes', JSON.stringify({ name, parent: { id: parentId } }));
-  form.append('file', new Blob([data]), 'file');
-  const response = await fetch(`${on.upload}/files/content`, {
-    method: 'POST', body: form, headers: { authorization: `Bearer ${on.token}`, 'content-md5': sha1Hex(data) },
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as any).entries[0];
-}
+const upload = (name: string, parentId?: string, data?: Buffer, on = server) => uploadSmallFile(on, name, parentId, data);
 
-async function folder(name: string, parentId = '0') {
-  const created = await call('POST', `${server.api}/folders`, { token: server.token, json: { name, parent: { id: parentId } } });
-  expect(created.status).toBe(201);
-  return created.json;
-}
+const folder = (name: string, parentId?: string) => createFolder(server, name, parentId);
 
 const api = (method: string, path: string, json?: unknown, token = server.token) => call(method, `${server.api}${path}`, { token, json });
 const names = (reply: { json: { entries: Array<{ name: string }> } }) => reply.json.entries.map((entry) => entry.name);
