@@ -62,7 +62,6 @@ export interface MetadataStore {
   recordPart(part: PartRecord): Promise<RecordPartResult>;
   getPart(sessionId: string, offset: number): Promise<PartRecord | undefined>;
   listParts(sessionId: string, offset: number, limit: number): Promise<Page<PartRecord>>;
-  startPartWrite(write: PartWrite): Promise<void>;
   /**
    * Starts the write only if no other write at its slot is in flight (started, not ended, not expired
    * at `now`): one writer per slot at a time, across nodes. Returns whether it started.

@@ -972,25 +972,27 @@ export function describeMetadataStore(
         expect(await store.claimPartWrite(write('h', session.id, 0), T0 + 1000)).toBe(true);
       });
 
-      it('partWritesInFlight lists the offsets of writes started and not ended or expired, per session', async () => {
+      it('partWritesInFlight lists the offsets of writes claimed and not ended or expired, per session', async () => {
         const alice = await store.ensureUser('alice', T0);
         const session = await openSession(alice);
         const other = await openSession(alice);
         const P = session.partSize;
-        await store.startPartWrite({ writeId: 'w1', sessionId: session.id, offset: 0, expiresAt: T0 + 60_000 });
-        await store.startPartWrite({ writeId: 'w2', sessionId: session.id, offset: 2 * P, expiresAt: T0 + 60_000 });
-        await store.startPartWrite({ writeId: 'w3', sessionId: session.id, offset: 3 * P, expiresAt: T0 - 1 });
-        await store.startPartWrite({ writeId: 'w4', sessionId: other.id, offset: P, expiresAt: T0 + 60_000 });
-        // Two attempts at one offset: the offset is in flight until both ended.
-        await store.startPartWrite({ writeId: 'w5', sessionId: session.id, offset: 0, expiresAt: T0 + 60_000 });
+        const claim = (writeId: string, sessionId: string, offset: number, expiresAt = T0 + 60_000) =>
+          store.claimPartWrite({ writeId, sessionId, offset, expiresAt }, T0);
+        expect(await claim('w1', session.id, 0)).toBe(true);
+        expect(await claim('w2', session.id, 2 * P)).toBe(true);
+        expect(await claim('w3', session.id, 3 * P, T0 - 1)).toBe(true);
+        expect(await claim('w4', other.id, P)).toBe(true);
+        // A second attempt at an offset in flight is not started.
+        expect(await claim('w5', session.id, 0)).toBe(false);
 
         const inFlight = async (id: string, now: Millis) => [...new Set(await store.partWritesInFlight(id, now))].sort((a, b) => a - b);
         expect(await inFlight(session.id, T0)).toEqual([0, 2 * P]);
         expect(await inFlight(other.id, T0)).toEqual([P]);
 
-        await store.endPartWrite('w1');
-        expect(await inFlight(session.id, T0)).toEqual([0, 2 * P]);
         await store.endPartWrite('w5');
+        expect(await inFlight(session.id, T0)).toEqual([0, 2 * P]);
+        await store.endPartWrite('w1');
         expect(await inFlight(session.id, T0)).toEqual([2 * P]);
         expect(await inFlight(session.id, T0 + 60_001)).toEqual([]);
         await store.endPartWrite('w2');

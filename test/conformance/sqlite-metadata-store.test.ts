@@ -85,7 +85,7 @@ describe('SqliteMetadataStore on its database file', () => {
     const alice = await crashed.ensureUser('alice', T0);
     const s = session(alice);
     await new AtomicSteps(crashed).createSession(s, NO_LIMITS);
-    await crashed.startPartWrite({ writeId: 'w1', sessionId: s.id, offset: 0, expiresAt: T0 + 60_000 });
+    expect(await crashed.claimPartWrite({ writeId: 'w1', sessionId: s.id, offset: 0, expiresAt: T0 + 60_000 }, T0)).toBe(true);
     expect(await crashed.partWritesInFlight(s.id, T0)).toEqual([0]);
     await crashed.close();
 

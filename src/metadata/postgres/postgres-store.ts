@@ -221,11 +221,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return { total: Number(count!.n), entries: rows.map(toPart) };
   }
 
-  async startPartWrite(write: PartWrite): Promise<void> {
-    await this.#query('INSERT INTO part_writes (write_id, session_id, byte_offset, expires_at) VALUES ($1, $2, $3, $4)',
-      [write.writeId, write.sessionId, write.offset, write.expiresAt]);
-  }
-
   async claimPartWrite(write: PartWrite, now: Millis): Promise<boolean> {
     return this.#tx(async (client) => {
       // The session's row lock serialises the claims of its slots across nodes.

@@ -89,7 +89,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
-  // Part writes in flight are kept in the server's memory (see SqliteMetadataStore.startPartWrite).
+  // Part writes in flight are kept in the server's memory (see SqliteMetadataStore.claimPartWrite).
   'DROP TABLE part_writes;',
   // The name people see, for users an identity provider creates.
   'ALTER TABLE users ADD COLUMN display_name TEXT;',

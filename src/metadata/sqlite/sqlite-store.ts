@@ -263,10 +263,6 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // Part writes in flight live in memory: one process owns the file, a restart forgets them as it
   // must, and it spares every part two fsync'd transactions.
-  async startPartWrite(write: PartWrite): Promise<void> {
-    this.#partWrites.set(write.writeId, write);
-  }
-
   async claimPartWrite(write: PartWrite, now: Millis): Promise<boolean> {
     for (const other of this.#partWrites.values()) {
       if (other.sessionId === write.sessionId && other.offset === write.offset && other.expiresAt > now) return false;
