@@ -41,8 +41,6 @@ export interface MetadataStore {
   getFileVersion(fileId: string, versionId: string): Promise<FileVersionRecord | undefined>;
   /** Every version of a file, the newest first. */
   fileVersions(fileId: string): Promise<FileVersionRecord[]>;
-  /** Deletes a file and queues the bytes of all its versions as garbage. */
-  deleteFile(id: string): Promise<boolean>;
   /** A user's trash: the items deleted themselves (not those that went with a folder), folders first, by name. */
   listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>>;
   /**

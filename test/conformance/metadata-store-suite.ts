@@ -527,9 +527,15 @@ export function describeMetadataStore(
 
     // ---- the trash -----------------------------------------------------------------------------
 
+    const trash = (item: ItemRecord, ownerId: string, recursive = false, now = T0 + HOUR) =>
+      steps.trashItem({ itemId: item.id, ownerId, recursive, now });
+    /** Deletes a file for good, as a user does: to the trash, then out of it. */
+    const deleteForGood = async (file: ItemRecord) => {
+      outcome(await trash(file, file.ownerId), 'trashed');
+      expect(await store.purgeTrashed(file.id)).toBe(true);
+    };
+
     describe('trash', () => {
-      const trash = (item: ItemRecord, ownerId: string, recursive = false, now = T0 + HOUR) =>
-        steps.trashItem({ itemId: item.id, ownerId, recursive, now });
 
       it('trashItem takes a folder with everything below it; its name is free; restoreItem brings all back', async () => {
         const alice = await store.ensureUser('alice', T0);
@@ -702,7 +708,7 @@ export function describeMetadataStore(
         expect(await store.getFileVersion(file.id, '987654321')).toBeUndefined();
       });
 
-      it('deleteFile removes the file and queues the blob of every version as garbage', async () => {
+      it('deleting a file for good removes it and queues the blob of every version as garbage', async () => {
         const alice = await store.ensureUser('alice', T0);
         const keys = [newBlobKey(), newBlobKey(), newBlobKey()];
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt', { blobKey: keys[0] });
@@ -710,7 +716,7 @@ export function describeMetadataStore(
         await steps.addFileVersion({ fileId: file.id, blobKey: keys[2]!, size: 3, sha1: sha1('3'), now: T0 + 2 });
         const keep = await fileIn(alice, alice.rootFolderId, 'keep.txt');
 
-        expect(await store.deleteFile(file.id)).toBe(true);
+        await deleteForGood(file);
         expect(await store.getItem(file.id)).toBeUndefined();
         expect(await store.findChild(alice.rootFolderId, 'doc.txt')).toBeUndefined();
         expect(await store.getFileVersion(file.id, file.versionId)).toBeUndefined();
@@ -718,27 +724,10 @@ export function describeMetadataStore(
         expect(await garbageDue(T0)).toEqual(keys.map((ref) => ({ kind: 'blob', ref })).sort(byRef));
       });
 
-      it('deleteFile returns false the second time and queues nothing more', async () => {
+      it('the name of a file deleted for good can be used again', async () => {
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'doc.txt');
-        expect(await store.deleteFile(file.id)).toBe(true);
-        expect(await store.deleteFile(file.id)).toBe(false);
-        expect(await garbageDue(T0)).toHaveLength(1);
-        expect(await store.deleteFile('987654321')).toBe(false);
-      });
-
-      it('deleteFile of a folder returns false and leaves the folder', async () => {
-        const alice = await store.ensureUser('alice', T0);
-        const folder = await folderIn(alice, alice.rootFolderId, 'f');
-        expect(await store.deleteFile(folder.id)).toBe(false);
-        expect(await store.getItem(folder.id)).toEqual(folder);
-        expect(await garbageDue(T0)).toEqual([]);
-      });
-
-      it('the name of a deleted file can be used again', async () => {
-        const alice = await store.ensureUser('alice', T0);
-        const file = await fileIn(alice, alice.rootFolderId, 'doc.txt');
-        await store.deleteFile(file.id);
+        await deleteForGood(file);
         const again = await fileIn(alice, alice.rootFolderId, 'DOC.txt');
         expect(again.id).not.toBe(file.id);
       });
@@ -779,7 +768,7 @@ export function describeMetadataStore(
         // The committed session's bytes now count once, as the new file's version.
         outcome(await commit(committed.id, 'big.bin'), 'committed');
         expect(await store.storageUsed(alice.id)).toBe(1000 + 25_000_000);
-        await store.deleteFile(file.id);
+        await deleteForGood(file);
         expect(await store.storageUsed(alice.id)).toBe(25_000_000);
       });
 
@@ -1093,7 +1082,7 @@ export function describeMetadataStore(
         expect(await store.getSession(session.id)).toEqual(session);
 
         // Once the name is free again, the same session commits.
-        await store.deleteFile(squatter.id);
+        await deleteForGood(squatter);
         const file = outcome(await commit(session.id, 'Report.pdf'), 'committed');
         expect(file).toMatchObject({ name: 'Report.pdf', blobKey: session.blobKey });
       });
@@ -1159,7 +1148,7 @@ export function describeMetadataStore(
         const alice = await store.ensureUser('alice', T0);
         const file = await fileIn(alice, alice.rootFolderId, 'data.bin');
         const session = await joinedSession(alice, { fileId: file.id, folderId: file.parentId, fileName: 'data.bin' });
-        await store.deleteFile(file.id);
+        await deleteForGood(file);
         expect(await commit(session.id, 'data.bin')).toEqual({ targetMissing: true });
         expect(await store.getItem(file.id)).toBeUndefined();
         expect((await store.listChildren(alice.rootFolderId, 0, 10)).total).toBe(0);
@@ -1300,7 +1289,7 @@ export function describeMetadataStore(
         const session = await openSession(alice);
         await store.abortSession(session.id);
         const file = await fileIn(alice, alice.rootFolderId, 'a');
-        await store.deleteFile(file.id);
+        await deleteForGood(file);
 
         const lease = 60_000;
         const claimed = await store.claimGarbage(T0, lease, 100);

@@ -141,18 +141,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return row && toVersion(row);
   }
 
-  async deleteFile(fileId: string): Promise<boolean> {
-    return this.#tx(async (client) => {
-      const current = await new PostgresTransaction(client).lockItem(fileId);
-      if (current?.item.type !== 'file') return false;
-      await client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', blob_key FROM file_versions WHERE file_id = $1`, [fileId]);
-      await client.query('UPDATE items SET version_id = NULL WHERE id = $1', [fileId]);
-      await client.query('DELETE FROM file_versions WHERE file_id = $1', [fileId]);
-      await client.query('DELETE FROM items WHERE id = $1', [fileId]);
-      return true;
-    });
-  }
-
   async listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
     const [count] = await this.#query('SELECT count(*) AS n FROM items WHERE owner_id = $1 AND trash_root_id = id', [ownerId]);
     const rows = await this.#query(`${ITEM_SELECT} WHERE items.owner_id = $1 AND items.trash_root_id = items.id

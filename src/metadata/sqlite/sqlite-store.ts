@@ -180,20 +180,6 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async deleteFile(id: string): Promise<boolean> {
-    return this.#write(() => this.#db.transaction(() => {
-      const row = this.#tx.itemRow(id);
-      if (!row || row.type !== 'file') return false;
-      for (const version of this.#sql.versionsOfFile.all(id) as Row[]) {
-        this.#sql.insertGarbage.run('blob', version.blob_key);
-      }
-      this.#sql.clearVersion.run(id);
-      this.#sql.deleteVersions.run(id);
-      this.#sql.deleteItem.run(id);
-      return true;
-    }).immediate());
-  }
-
   async listTrash(ownerId: string, offset: number, limit: number): Promise<Page<ItemRecord>> {
     return this.#read(() => ({
       total: (this.#sql.countTrash.get(ownerId) as { n: number }).n,

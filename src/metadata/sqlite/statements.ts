@@ -56,11 +56,7 @@ const SQL = {
   trashDue: 'SELECT id FROM items WHERE trash_root_id = id AND trashed_at <= ? ORDER BY trashed_at LIMIT ?',
   insertVersion: 'INSERT INTO file_versions (file_id, blob_key, size, sha1, created_at) VALUES (?, ?, ?, ?, ?)',
   version: 'SELECT * FROM file_versions WHERE id = ? AND file_id = ?',
-  versionsOfFile: 'SELECT * FROM file_versions WHERE file_id = ?',
   versionsNewestFirst: 'SELECT * FROM file_versions WHERE file_id = ? ORDER BY id DESC',
-  clearVersion: 'UPDATE items SET version_id = NULL WHERE id = ?',
-  deleteVersions: 'DELETE FROM file_versions WHERE file_id = ?',
-  deleteItem: 'DELETE FROM items WHERE id = ?',
   bytesInVersions: `SELECT coalesce(sum(file_versions.size), 0) AS n FROM file_versions
                       JOIN items ON items.id = file_versions.file_id WHERE items.owner_id = ?`,
   bytesInSessions: `SELECT coalesce(sum(file_size), 0) AS n FROM upload_sessions WHERE owner_id = ? AND state = 'active'`,
