@@ -42,6 +42,19 @@ export interface TokenRecord {
   secretHash: string;
   createdAt: Millis;
   revokedAt: Millis | null;
+  /** When the token stops working (tokens issued by `/oauth2/token`); absent for tokens that never expire. */
+  expiresAt?: Millis;
+}
+
+/** An OAuth 2.0 client (client credentials grant) that acts as one user. */
+export interface ApplicationRecord {
+  /** The client id, shown to whoever has the application. */
+  id: string;
+  userId: string;
+  /** SHA-256 (hex) of the client secret; the secret itself is never stored. */
+  secretHash: string;
+  createdAt: Millis;
+  revokedAt: Millis | null;
 }
 
 export interface FolderRecord {

@@ -1,5 +1,5 @@
 import {
-  asBlobKey, asPartRef, asUploadRef, type FileVersionRecord, type GarbageRecord, type ItemRecord, type PartRecord, type TokenRecord, type UploadSessionRecord, type UserRecord,
+  asBlobKey, asPartRef, asUploadRef, type FileVersionRecord, type GarbageRecord, type ItemRecord, type PartRecord, type TokenRecord, type ApplicationRecord, type UploadSessionRecord, type UserRecord,
 } from '../core/model.js';
 
 /** Rows as both SQL stores return them (same column names); numbers may arrive as strings (BIGINT in pg). */
@@ -16,6 +16,14 @@ export function toUser(row: Row): UserRecord {
 }
 
 export function toToken(row: Row): TokenRecord {
+  return {
+    id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
+    createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    ...(row.expires_at != null && { expiresAt: Number(row.expires_at) }),
+  };
+}
+
+export function toApplication(row: Row): ApplicationRecord {
   return {
     id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
     createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),

@@ -1,6 +1,6 @@
 import type {
   BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
-  PartRecord, PartWrite, RecordPartResult, TokenRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
+  PartRecord, PartWrite, RecordPartResult, TokenRecord, ApplicationRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 
 /**
@@ -30,6 +30,11 @@ export interface MetadataStore {
   listTokens(userId?: string): Promise<TokenRecord[]>;
   /** Returns false if there is no such token or it was already revoked. */
   revokeToken(id: string, now: Millis): Promise<boolean>;
+  addApplication(application: ApplicationRecord): Promise<void>;
+  getApplication(id: string): Promise<ApplicationRecord | undefined>;
+  listApplications(): Promise<ApplicationRecord[]>;
+  /** Returns false if there is no such application or it was already revoked. */
+  revokeApplication(id: string, now: Millis): Promise<boolean>;
 
   getItem(id: string): Promise<ItemRecord | undefined>;
   findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined>;

@@ -4,7 +4,7 @@ import { AtomicSteps } from '../../src/core/atomic-steps.js';
 import { nameKey } from '../../src/core/names.js';
 import {
   asBlobKey, asPartRef, asUploadRef, type ChildOrder, type ChildPosition, type FileRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type PartRecord,
-  type TokenRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
+  type TokenRecord, type ApplicationRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
 } from '../../src/core/model.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
 
@@ -221,6 +221,51 @@ export function describeMetadataStore(
         await store.addToken(token('aaaaaaaaaaaaaaa2', alice.id));
         await store.revokeToken('aaaaaaaaaaaaaaa1', T0 + 1);
         expect((await store.getToken('aaaaaaaaaaaaaaa2'))?.revokedAt).toBeNull();
+      });
+
+      it('a token with an expiry keeps it; one without has none', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const expiring = { ...token('aaaaaaaaaaaaaaa1', alice.id), expiresAt: T0 + 3_600_000 };
+        await store.addToken(expiring);
+        await store.addToken(token('aaaaaaaaaaaaaaa2', alice.id));
+        expect(await store.getToken(expiring.id)).toStrictEqual(expiring);
+        expect(await store.getToken('aaaaaaaaaaaaaaa2')).not.toHaveProperty('expiresAt');
+      });
+    });
+
+    // ---- applications (OAuth 2.0 client credentials) -------------------------------------------
+
+    describe('applications', () => {
+      const application = (id: string, userId: string, createdAt = T0): ApplicationRecord => ({
+        id, userId, secretHash: createHash('sha256').update(id).digest('hex'), createdAt, revokedAt: null,
+      });
+
+      it('addApplication stores an application that getApplication returns unchanged', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const record = application('a'.repeat(32), alice.id);
+        await store.addApplication(record);
+        expect(await store.getApplication(record.id)).toStrictEqual(record);
+        expect(await store.getApplication('b'.repeat(32))).toBeUndefined();
+      });
+
+      it('listApplications lists every application, oldest first', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const bob = await store.ensureUser('bob', T0);
+        const second = application('b'.repeat(32), bob.id, T0 + 1);
+        const first = application('c'.repeat(32), alice.id, T0);
+        await store.addApplication(second);
+        await store.addApplication(first);
+        expect(await store.listApplications()).toStrictEqual([first, second]);
+      });
+
+      it('revokeApplication revokes once and returns false when already revoked or unknown', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const record = application('a'.repeat(32), alice.id);
+        await store.addApplication(record);
+        expect(await store.revokeApplication(record.id, T0 + 5)).toBe(true);
+        expect(await store.getApplication(record.id)).toStrictEqual({ ...record, revokedAt: T0 + 5 });
+        expect(await store.revokeApplication(record.id, T0 + 9)).toBe(false);
+        expect(await store.revokeApplication('d'.repeat(32), T0)).toBe(false);
       });
     });
 

@@ -99,4 +99,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE items ADD COLUMN trash_root_id BIGINT;
   ALTER TABLE items ADD COLUMN trashed_parent_id BIGINT;
   CREATE INDEX items_by_trash_root ON items(trash_root_id);`,
+  // Tokens that expire (those /oauth2/token issues), and the OAuth 2.0 applications that get them.
+  `ALTER TABLE tokens ADD COLUMN expires_at BIGINT;
+  CREATE TABLE applications (
+    id TEXT PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    secret_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );`,
 ];

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { MetadataUnavailableError } from '../../core/store-errors.js';
 import { childOrderSql } from '../child-order.js';
-import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import { toApplication, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import {
   asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
-  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
+  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -79,8 +79,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    await this.#query('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
-      [token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt]);
+    await this.#query('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null]);
   }
 
   async getToken(tokenId: string): Promise<TokenRecord | undefined> {
@@ -97,6 +97,25 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async revokeToken(tokenId: string, now: Millis): Promise<boolean> {
     const rows = await this.#query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, tokenId]);
+    return rows.length === 1;
+  }
+
+  async addApplication(application: ApplicationRecord): Promise<void> {
+    await this.#query('INSERT INTO applications (id, user_id, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
+      [application.id, application.userId, application.secretHash, application.createdAt, application.revokedAt]);
+  }
+
+  async getApplication(applicationId: string): Promise<ApplicationRecord | undefined> {
+    const row = await this.#one('SELECT * FROM applications WHERE id = $1', [applicationId]);
+    return row && toApplication(row);
+  }
+
+  async listApplications(): Promise<ApplicationRecord[]> {
+    return (await this.#query('SELECT * FROM applications ORDER BY created_at, id', [])).map(toApplication);
+  }
+
+  async revokeApplication(applicationId: string, now: Millis): Promise<boolean> {
+    const rows = await this.#query('UPDATE applications SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, applicationId]);
     return rows.length === 1;
   }
 

@@ -100,4 +100,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE items ADD COLUMN trash_root_id INTEGER;
   ALTER TABLE items ADD COLUMN trashed_parent_id INTEGER;
   CREATE INDEX items_by_trash_root ON items(trash_root_id);`,
+  // Tokens that expire (those /oauth2/token issues), and the OAuth 2.0 applications that get them.
+  `ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+  CREATE TABLE applications (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );`,
 ];

@@ -2,11 +2,11 @@ import type { FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
-  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
+  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
 import { MetadataUnavailableError, StorageFullError } from '../../core/store-errors.js';
-import { toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import { toApplication, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import { childOrderSql } from '../child-order.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -110,7 +110,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    await this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt));
+    await this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null));
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -129,6 +129,26 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async revokeToken(id: string, now: Millis): Promise<boolean> {
     return this.#write(() => this.#sql.revokeToken.run(now, id).changes === 1);
+  }
+
+  async addApplication(application: ApplicationRecord): Promise<void> {
+    await this.#write(() => this.#sql.insertApplication.run(
+      application.id, application.userId, application.secretHash, application.createdAt, application.revokedAt));
+  }
+
+  async getApplication(id: string): Promise<ApplicationRecord | undefined> {
+    return this.#read(() => {
+      const row = this.#sql.applicationById.get(id) as Row | undefined;
+      return row && toApplication(row);
+    });
+  }
+
+  async listApplications(): Promise<ApplicationRecord[]> {
+    return this.#read(() => (this.#sql.allApplications.all() as Row[]).map(toApplication));
+  }
+
+  async revokeApplication(id: string, now: Millis): Promise<boolean> {
+    return this.#write(() => this.#sql.revokeApplication.run(now, id).changes === 1);
   }
 
   async getItem(id: string): Promise<ItemRecord | undefined> {
