@@ -3,6 +3,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { pino, type BaseLogger, type Logger } from 'pino';
 import type { PartwayConfig, TlsFiles } from './config.js';
+import { Applications } from './core/applications.js';
 import { BearerCredentials } from './core/bearer-credentials.js';
 import { DownloadLinks } from './core/download-links.js';
 import { Folders } from './core/folders.js';
@@ -78,7 +79,7 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const context: ApiContext = {
-    uploads, folders, tokens, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
+    uploads, folders, tokens, applications: new Applications(metadata, tokens, now), credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
     publicUrl: config.publicUrl, health, metrics, trustedProxy: trustedProxies(config.trustProxy),
   };
   return { context, tokens, janitor, idp };

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 import { Command, Option } from 'commander';
 import { formerNamesUsed, loadConfig, SETTINGS, type Setting, type SettingKey } from '../config.js';
+import type { Applications } from '../core/applications.js';
 import type { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
 import { registerClientCommands } from './client-commands.js';
@@ -120,6 +121,48 @@ token.command('revoke').description('revoke a token by its id (or the whole toke
   .action(async (id: string, flags: { dataDir?: string; databaseUrl?: string }) => {
     if (!(await withTokens(flags, (tokens) => tokens.revoke(id)))) {
       process.stderr.write(`No active token ${id}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+async function withApplications<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (applications: Applications) => Promise<T>): Promise<T> {
+  const { Applications } = await import('../core/applications.js');
+  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
+  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores/open.js'), import('../core/tokens.js')]);
+  const metadata = await openMetadata(config);
+  try {
+    return await work(new Applications(metadata, new Tokens(metadata)));
+  } finally {
+    await metadata.close();
+  }
+}
+
+const application = program.command('app').description('manage OAuth 2.0 applications (client credentials grant)');
+application.command('create').description('create an application acting as a user (created if new); prints its client id and secret')
+  .requiredOption('--user <name>', 'user name')
+  .addOption(dataDirOption())
+  .addOption(databaseOption())
+  .action(async (flags: { user: string; dataDir?: string; databaseUrl?: string }) => {
+    const created = await withApplications(flags, (applications) => applications.create(flags.user));
+    process.stdout.write(`client_id\t${created.clientId}\nclient_secret\t${created.clientSecret}\nuser_id\t${created.user.id}\n`);
+  });
+application.command('list').description('list applications (ids only: secrets are not stored)')
+  .addOption(dataDirOption())
+  .addOption(databaseOption())
+  .action(async (flags: { dataDir?: string; databaseUrl?: string }) => {
+    const list = await withApplications(flags, (applications) => applications.list());
+    for (const entry of list) {
+      const state = entry.revokedAt === null ? 'active' : `revoked ${boxDate(entry.revokedAt)}`;
+      process.stdout.write(`${entry.id}\t${entry.userName}\tuser ${entry.userId}\tcreated ${boxDate(entry.createdAt)}\t${state}\n`);
+    }
+  });
+application.command('revoke').description('revoke an application by its client id (tokens it was given run out within the hour)')
+  .argument('<id>', 'client id as `app list` shows it')
+  .addOption(dataDirOption())
+  .addOption(databaseOption())
+  .action(async (id: string, flags: { dataDir?: string; databaseUrl?: string }) => {
+    if (!(await withApplications(flags, (applications) => applications.revoke(id)))) {
+      process.stderr.write(`No active application ${id}\n`);
       process.exitCode = 1;
     }
   });

@@ -21,11 +21,20 @@ export class Tokens {
   /** Creates the user if needed and a new token for it; returns the token, shown only this once. */
   async create(userName: string): Promise<{ token: string; record: TokenRecord; user: UserRecord }> {
     const user = await this.#metadata.ensureUser(userName, this.#now());
+    return { ...(await this.issue(user.id)), user };
+  }
+
+  /** A new token for an existing user, working for `lifetimeMs` when given (else until revoked). */
+  async issue(userId: string, lifetimeMs?: number): Promise<{ token: string; record: TokenRecord }> {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    const record: TokenRecord = { id, userId: user.id, secretHash: hashSecret(secret), createdAt: this.#now(), revokedAt: null };
+    const now = this.#now();
+    const record: TokenRecord = {
+      id, userId, secretHash: hashSecret(secret), createdAt: now, revokedAt: null,
+      ...(lifetimeMs !== undefined && { expiresAt: now + lifetimeMs }),
+    };
     await this.#metadata.addToken(record);
-    return { token: `pw_${id}_${secret}`, record, user };
+    return { token: `pw_${id}_${secret}`, record };
   }
 
   async authenticate(bearer: string): Promise<UserRecord | undefined> {
@@ -35,6 +44,7 @@ export class Tokens {
     const presented = Buffer.from(hashSecret(match[2]!), 'hex');
     const stored = Buffer.from(record?.secretHash ?? '0'.repeat(64), 'hex');
     if (!record || record.revokedAt !== null || !timingSafeEqual(presented, stored)) return undefined;
+    if (record.expiresAt !== undefined && record.expiresAt <= this.#now()) return undefined;
     return this.#metadata.getUser(record.userId);
   }
 
@@ -56,6 +66,6 @@ export class Tokens {
   }
 }
 
-function hashSecret(secret: string): string {
+export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }

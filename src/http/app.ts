@@ -19,6 +19,7 @@ import { downloadRoutes } from './routes/downloads.js';
 import { fileRoutes } from './routes/files.js';
 import { folderRoutes } from './routes/folders.js';
 import { healthRoutes } from './routes/health.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { preflightRoutes } from './routes/preflight.js';
 import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
@@ -186,6 +187,8 @@ export function registerApi(app: FastifyInstance, context: ApiContext, options: 
     api.register(routes, { prefix: '/2.0' });
     api.register(routes, { prefix: '/api/2.0' });
   });
+  // Where SDKs get a token: at the root (Box's oauth2Url is `<host>/oauth2`) and under both API prefixes.
+  for (const prefix of ['', '/2.0', '/api/2.0']) app.register(async (scope) => oauthRoutes(scope, context.applications), { prefix });
   app.register(async (scope) => downloadRoutes(scope, context));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics, options.metricsToken));
   options.web?.(app);

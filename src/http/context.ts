@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
+import type { Applications } from '../core/applications.js';
 import type { Authenticator } from '../core/bearer-credentials.js';
 import type { DownloadLinks } from '../core/download-links.js';
 import type { Folders } from '../core/folders.js';
@@ -15,6 +16,8 @@ export interface ApiContext {
   uploads: UploadSessions;
   folders: Folders;
   tokens: Tokens;
+  /** OAuth 2.0 applications, which trade client credentials for tokens (`/oauth2/token`). */
+  applications: Applications;
   /** Who a bearer credential is: Partway's tokens, and the identity provider's when one is configured. */
   credentials: Authenticator;
   links: DownloadLinks;
