@@ -110,7 +110,9 @@ token.command('list').description('list tokens (ids only: secrets are not stored
   .action(async (flags: { user?: string; dataDir?: string; databaseUrl?: string }) => {
     const list = await withTokens(flags, (tokens) => tokens.list(flags.user));
     for (const entry of list) {
-      const state = entry.revokedAt === null ? 'active' : `revoked ${boxDate(entry.revokedAt)}`;
+      const state = entry.revokedAt !== null ? `revoked ${boxDate(entry.revokedAt)}`
+        : entry.expiresAt === undefined ? 'active'
+        : `${entry.expiresAt <= Date.now() ? 'expired' : 'active, expires'} ${boxDate(entry.expiresAt)}`;
       process.stdout.write(`${entry.id}\t${entry.userName}\tcreated ${boxDate(entry.createdAt)}\t${state}\n`);
     }
   });

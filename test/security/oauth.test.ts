@@ -59,10 +59,7 @@ describe('POST /oauth2/token (client credentials grant)', () => {
         const reply = await requestToken(server, grantFor(app, subject), path);
         expect(reply.status, path).toBe(200);
         expect(reply.headers['cache-control']).toBe('no-store');
-        expect(reply.json).toEqual({
-          access_token: expect.stringMatching(/^pw_/), expires_in: 3600, restricted_to: [], token_type: 'bearer',
-          issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        });
+        expect(reply.json).toEqual({ access_token: expect.stringMatching(/^pw_/), expires_in: 3600, restricted_to: [], token_type: 'bearer' });
         const me = await call('GET', `${server.api}/users/me`, { token: reply.json.access_token });
         expect(me.status).toBe(200);
         expect(me.json).toMatchObject({ id: app.userId, login: 'robot' });
@@ -72,6 +69,9 @@ describe('POST /oauth2/token (client credentials grant)', () => {
 
   it('the access token stops working after 60 minutes, with the same 401 as any bad token', async () => {
     const { json } = await requestToken(server, grantFor(app));
+    const tokenId = /^pw_([0-9a-f]{16})_/.exec(json.access_token)![1]!;
+    const { stdout } = await runCli(['token', 'list', '--user', 'robot'], { PARTWAY_DATA_DIR: server.dataDir });
+    expect(stdout).toMatch(new RegExp(`^${tokenId}\\trobot\\tcreated \\S+\\tactive, expires \\S+$`, 'm'));
     clock.advance(59 * 60_000);
     expect((await call('GET', `${server.api}/users/me`, { token: json.access_token })).status).toBe(200);
     clock.advance(60_000);

@@ -7,7 +7,7 @@ const FORM_BODY_LIMIT = 16 * 1024;
 const REFUSALS = {
   invalid_request: 'Invalid grant_type parameter or parameter missing',
   unsupported_grant_type: 'Unsupported grant_type: only client_credentials is supported',
-  invalid_client: 'The client credentials are invalid',
+  invalid_client: 'The client credentials are not valid',
   invalid_grant: 'Grant credentials are invalid',
 } as const;
 
@@ -40,10 +40,8 @@ export function oauthRoutes(app: FastifyInstance, applications: Applications): v
     if (subjectType === 'user' && !subjectId) return refuse(reply, 'invalid_request', 'box_subject_id is required for box_subject_type user');
     const outcome = await applications.grant({ clientId, clientSecret, subjectType, subjectId });
     if ('refused' in outcome) return refuse(reply, outcome.refused);
-    return reply.send({
-      access_token: outcome.accessToken, expires_in: outcome.expiresInSeconds, restricted_to: [], token_type: 'bearer',
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-    });
+    // What Box's endpoint answers this grant: no refresh token (the client asks again when it runs out).
+    return reply.send({ access_token: outcome.accessToken, expires_in: outcome.expiresInSeconds, restricted_to: [], token_type: 'bearer' });
   });
 }
 
