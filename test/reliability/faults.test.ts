@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, partRequest, randomData, sha1Base64, sha1Hex } from '../helpers/partway.js';
 import { runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
+import { freePorts } from '../setup/system.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -154,15 +155,17 @@ describe('faults', () => {
     const pgDir = await mkdtemp(join(tmpdir(), 'partway-pg-'));
     await chown(pgDir, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
     const pg = (args: string[]) => run('runuser', ['-u', 'postgres', '--', ...args]);
-    const port = 55_000 + Math.floor(Math.random() * 5000);
+    // Below the ephemeral range, so that no client socket takes it while PostgreSQL is stopped (a random
+    // port in 55,000-60,000 once collided).
+    const port = await freePorts(1);
     await pg([join(PG_BIN!, 'initdb'), '-D', join(pgDir, 'db'), '-A', 'trust', '-U', 'postgres']);
     const pgCtl = (action: string) => pg([join(PG_BIN!, 'pg_ctl'), '-D', join(pgDir, 'db'), '-w', '-l', join(pgDir, 'log'),
       '-o', `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1`, action]);
-    await pgCtl('start');
     cleanups.push(async () => {
       await pgCtl('stop').catch(() => {});
       await rm(pgDir, { recursive: true, force: true });
     });
+    await pgCtl('start');
     const { server, token, base } = await start({ PARTWAY_DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres` });
     expect((await call('GET', `${base}/users/me`, { token })).status).toBe(200);
 
