@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { asBlobKey, asUploadRef } from '../../src/core/model.js';
 import { createPartway } from '../../src/server.js';
 import { runCli, spawnServer, waitForExit, type ServerProcess } from '../helpers/process.js';
+import { freePorts } from '../setup/system.js';
 
 /** SIGKILLs of the server in one run: 3 by default, 20 or more in CI (`PARTWAY_CRASH_KILLS`). */
 const KILLS = Number(process.env.PARTWAY_CRASH_KILLS ?? 3);
@@ -33,7 +33,8 @@ describe('crashes', () => {
   it(`loses nothing when the server is killed with SIGKILL ${KILLS} times while several uploads run`, async () => {
     work = await mkdtemp(join(tmpdir(), 'partway-crash-'));
     const dataDir = join(work, 'data');
-    const port = await freePort();
+    // The server restarts on this port after each kill: below the ephemeral range, so no client socket takes it meanwhile.
+    const port = await freePorts(1);
     const env = {
       PARTWAY_DATA_DIR: dataDir, PARTWAY_PORT: String(port), PARTWAY_BASE_PART_SIZE: String(MiB), PARTWAY_MIN_CHUNKED_SIZE: '1000',
     };
@@ -124,13 +125,4 @@ async function randomFile(dir: string, name: string, size: number): Promise<Job>
   const path = join(dir, name);
   await writeFile(path, data);
   return { name, path, size, sha1: createHash('sha1').update(data).digest('hex') };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    }).on('error', reject);
-  });
 }
