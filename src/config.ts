@@ -24,6 +24,10 @@ export interface Setting<K extends string = string> {
 
 const MiB = 1024 * 1024;
 
+/** The operator hook's events: the first two block (and may refuse), the rest go through the outbox. */
+export const HOOK_EVENTS = ['pre-create', 'pre-commit', 'post-commit', 'post-delete'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
 export const SETTINGS = [
   { key: 'port', env: 'PARTWAY_PORT', flag: '--port', default: '8080', description: 'TCP port to listen on' },
   { key: 'host', env: 'PARTWAY_HOST', flag: '--host', default: '127.0.0.1', description: 'Address to listen on (0.0.0.0 for all)' },
@@ -63,6 +67,16 @@ export const SETTINGS = [
   // Security settings (issue 13).
   { key: 'trustProxy', env: 'PARTWAY_TRUST_PROXY', flag: '--trust-proxy', default: undefined, description: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host/-For are believed; default: none' },
   { key: 'metricsToken', env: 'PARTWAY_METRICS_TOKEN', flag: '--metrics-token', default: undefined, description: 'Bearer token /metrics asks for; default: none needed' },
+  // Events: Box webhooks and the operator's hook (issue 15).
+  { key: 'webhookAllowedHosts', env: 'PARTWAY_WEBHOOK_ALLOWED_HOSTS', flag: '--webhook-allowed-hosts', default: undefined, description: 'Comma-separated host names, addresses or CIDR ranges that webhooks may call besides public https addresses (plain http allowed to them); default: none' },
+  { key: 'eventRetryFor', env: 'PARTWAY_EVENT_RETRY_FOR', flag: '--event-retry-for', default: String(24 * 3600), description: 'Seconds a webhook or post-commit hook delivery is retried (exponential backoff with jitter) before it is recorded as failed' },
+  { key: 'webhookTimeout', env: 'PARTWAY_WEBHOOK_TIMEOUT', flag: '--webhook-timeout', default: '30', description: 'Seconds one delivery to a webhook or the hook may take' },
+  { key: 'webhookConcurrency', env: 'PARTWAY_WEBHOOK_CONCURRENCY', flag: '--webhook-concurrency', default: '16', description: 'Deliveries one node makes at once' },
+  { key: 'hookUrl', env: 'PARTWAY_HOOK_URL', flag: '--hook-url', default: undefined, description: 'URL that receives the operator\'s signed hook POSTs (pre-create, pre-commit, post-commit, post-delete); default: no hook' },
+  { key: 'hookSecret', env: 'PARTWAY_HOOK_SECRET', flag: '--hook-secret', default: undefined, description: 'Key of the hook\'s HMAC-SHA256 signature (required with the hook URL)' },
+  { key: 'hookEvents', env: 'PARTWAY_HOOK_EVENTS', flag: '--hook-events', default: HOOK_EVENTS.join(','), description: 'Comma-separated hook events to send' },
+  { key: 'hookTimeout', env: 'PARTWAY_HOOK_TIMEOUT', flag: '--hook-timeout', default: '30', description: 'Seconds a blocking hook (pre-create, pre-commit) may take to answer' },
+  { key: 'hookFailure', env: 'PARTWAY_HOOK_FAILURE', flag: '--hook-failure', default: 'closed', description: 'When a blocking hook fails or times out: closed refuses the request, open lets it through' },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
@@ -137,6 +151,26 @@ export interface PartwayConfig {
   trustProxy: string[];
   /** The bearer token `/metrics` asks for; open when unset. */
   metricsToken: string | undefined;
+  webhooks: WebhookSettings;
+  /** The operator's hook; none when unset. */
+  hook: HookSettings | undefined;
+}
+
+export interface WebhookSettings {
+  /** Host names, addresses and CIDR ranges allowed besides public https addresses. */
+  allowedHosts: string[];
+  retryForMs: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+export interface HookSettings {
+  url: string;
+  secret: string;
+  events: ReadonlySet<HookEvent>;
+  timeoutMs: number;
+  /** What a blocking hook that fails or times out means: refuse (closed) or let through (open). */
+  failOpen: boolean;
 }
 
 export interface TlsFiles {
@@ -217,6 +251,13 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     logLevel: raw('logLevel') ?? 'info',
     trustProxy: parseProxies(raw('trustProxy')),
     metricsToken: raw('metricsToken'),
+    webhooks: {
+      allowedHosts: (raw('webhookAllowedHosts') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''),
+      retryForMs: integer('eventRetryFor', 0) * 1000,
+      timeoutMs: integer('webhookTimeout', 1) * 1000,
+      concurrency: integer('webhookConcurrency', 1),
+    },
+    hook: parseHook(raw('hookUrl'), raw('hookSecret'), raw('hookEvents') ?? '', integer('hookTimeout', 1) * 1000, raw('hookFailure') ?? 'closed'),
     tuning: tuningFor(requestTimeoutMs),
   };
 }
@@ -245,6 +286,21 @@ function parseOidc(issuer: string | undefined, audience: string | undefined, use
   }
   if (audience === undefined) throw new TypeError('PARTWAY_OIDC_ISSUER needs PARTWAY_OIDC_AUDIENCE: the aud its tokens must name for Partway');
   return { issuer, audience, userClaim };
+}
+
+function parseHook(url: string | undefined, secret: string | undefined, eventList: string, timeoutMs: number, failure: string): HookSettings | undefined {
+  if (url === undefined) {
+    if (secret !== undefined) throw new TypeError('PARTWAY_HOOK_SECRET needs PARTWAY_HOOK_URL too');
+    return undefined;
+  }
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new TypeError(`PARTWAY_HOOK_URL (--hook-url) must be an http(s) URL, not ${JSON.stringify(url)}`);
+  if (secret === undefined) throw new TypeError('PARTWAY_HOOK_URL needs PARTWAY_HOOK_SECRET: the key its requests are signed with');
+  const events = eventList.split(',').map((event) => event.trim()).filter((event) => event !== '');
+  for (const event of events) {
+    if (!(HOOK_EVENTS as readonly string[]).includes(event)) throw new TypeError(`PARTWAY_HOOK_EVENTS: ${JSON.stringify(event)} is not one of ${HOOK_EVENTS.join(', ')}`);
+  }
+  if (failure !== 'closed' && failure !== 'open') throw new TypeError(`PARTWAY_HOOK_FAILURE (--hook-failure) must be closed or open, not ${JSON.stringify(failure)}`);
+  return { url, secret, events: new Set(events as HookEvent[]), timeoutMs, failOpen: failure === 'open' };
 }
 
 function parseProxies(text: string | undefined): string[] {

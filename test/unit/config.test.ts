@@ -21,6 +21,8 @@ describe('loadConfig', () => {
         oidcKeysCooldownMs: 30_000, oidcDiscoveryRetryMs: 10_000,
       },
       trustProxy: [], metricsToken: undefined,
+      webhooks: { allowedHosts: [], retryForMs: 86_400_000, timeoutMs: 30_000, concurrency: 16 },
+      hook: undefined,
     });
   });
 
@@ -156,5 +158,19 @@ describe('loadConfig', () => {
 
   it('accepts 5 MiB parts with S3', () => {
     expect(loadConfig({ s3Bucket: 'bytes', basePartSize: String(5 * MiB) }, {}).basePartSize).toBe(5 * MiB);
+  });
+
+  it('reads the operator hook: URL and secret together, its events, its timeout and what a failure means', () => {
+    const hook = loadConfig({}, {
+      PARTWAY_HOOK_URL: 'http://127.0.0.1:9000/hook', PARTWAY_HOOK_SECRET: 's3cret', PARTWAY_HOOK_EVENTS: 'pre-commit, post-commit',
+      PARTWAY_HOOK_TIMEOUT: '5', PARTWAY_HOOK_FAILURE: 'open',
+    }).hook;
+    expect(hook).toEqual({ url: 'http://127.0.0.1:9000/hook', secret: 's3cret', events: new Set(['pre-commit', 'post-commit']), timeoutMs: 5000, failOpen: true });
+    expect(loadConfig({ hookUrl: 'https://hooks.example.com', hookSecret: 'k' }, {}).hook?.events).toEqual(new Set(['pre-create', 'pre-commit', 'post-commit', 'post-delete']));
+    expect(() => loadConfig({ hookUrl: 'https://hooks.example.com' }, {})).toThrow(/PARTWAY_HOOK_SECRET/);
+    expect(() => loadConfig({ hookSecret: 'k' }, {})).toThrow(/needs PARTWAY_HOOK_URL/);
+    expect(() => loadConfig({ hookUrl: 'ftp://x', hookSecret: 'k' }, {})).toThrow(/http\(s\) URL/);
+    expect(() => loadConfig({ hookUrl: 'https://x', hookSecret: 'k', hookEvents: 'pre-delete' }, {})).toThrow(/"pre-delete" is not one of/);
+    expect(() => loadConfig({ hookUrl: 'https://x', hookSecret: 'k', hookFailure: 'maybe' }, {})).toThrow(/closed or open/);
   });
 });
