@@ -10,7 +10,9 @@ import { Folders } from './core/folders.js';
 import { Janitor } from './core/janitor.js';
 import { OidcTokens } from './core/oidc-tokens.js';
 import { Tokens } from './core/tokens.js';
+import { OPEN_GATE } from './core/upload-gate.js';
 import { UploadSessions } from './core/upload-sessions.js';
+import { OperatorHook } from './events/operator-hook.js';
 import { buildApp, type ApiOptions } from './http/app.js';
 import type { ApiContext } from './http/context.js';
 import { Metrics } from './http/metrics.js';
@@ -55,9 +57,12 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
   }, now);
   const onGarbage = () => janitor.nudge();
-  const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota });
+  const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
+  // The operator's blocking hooks (pre-create, pre-commit); without a hook every upload passes.
+  const gate = config.hook ? new OperatorHook(config.hook, links, logger) : OPEN_GATE;
+  const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota, gate });
   const uploads = new UploadSessions({
-    metadata, blobs, folders, now, onGarbage,
+    metadata, blobs, folders, now, onGarbage, gate,
     onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),
     limits: {
       partSizePolicy: { basePartSize: config.basePartSize, maxParts: config.maxParts },
@@ -75,7 +80,6 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     settings: config.oidc, metadata, now, timing: { keysCooldownMs: config.tuning.oidcKeysCooldownMs, discoveryRetryMs: config.tuning.oidcDiscoveryRetryMs },
     onWarning: (message, error) => logger && logger.warn({ err: error, issuer: config.oidc!.issuer }, message),
   });
-  const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const context: ApiContext = {

@@ -35,6 +35,8 @@ export const BOX_ERRORS = {
   access_denied_insufficient_permissions: { status: 403, message: 'Access denied - insufficient permission' },
   // Not a documented Box code: Box publishes no limit on open sessions. Named in Box's style.
   upload_session_limit_exceeded: { status: 403, message: 'Too many upload sessions are open' },
+  // Box's code for an operation a policy blocks; here the operator's hook (src/core/upload-gate.ts).
+  forbidden_by_policy: { status: 403, message: 'The server\'s upload policy refused this request' },
   not_found: { status: 404, message: 'Not Found' },
   trashed: { status: 404, message: 'Item is trashed' },
   method_not_allowed: { status: 405, message: 'Method Not Allowed' },

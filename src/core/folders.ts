@@ -8,6 +8,7 @@ import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
 import { markerAfter, positionOf } from './item-markers.js';
 import { checkItemName, nameKey } from './names.js';
+import { gateError, OPEN_GATE, publicFolderId, type GateVerdict, type UploadDescription, type UploadGate } from './upload-gate.js';
 
 export interface Downloadable {
   name: string;
@@ -51,6 +52,8 @@ export interface SimpleUpload {
   sha1?: string | undefined;
   contentCreatedAt?: number | undefined;
   contentModifiedAt?: number | undefined;
+  /** Where this server's links are reached, for the pre-commit hook's link to the stored bytes. */
+  linkBase?: string | undefined;
 }
 
 /**
@@ -65,10 +68,13 @@ export class Folders {
   readonly #onGarbage: () => void;
   /** Bytes each user may store, sessions in progress included; null: no limit. */
   readonly #storageQuota: number | null;
+  /** The operator's say before a simple upload is read and before it becomes a file. */
+  readonly #gate: UploadGate;
 
   constructor(deps: {
-    metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void; storageQuota?: number | null;
+    metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void; storageQuota?: number | null; gate?: UploadGate;
   }) {
+    this.#gate = deps.gate ?? OPEN_GATE;
     this.#metadata = deps.metadata;
     this.#steps = new AtomicSteps(deps.metadata);
     this.#blobs = deps.blobs;
@@ -234,7 +240,10 @@ export class Folders {
     const key = nameKey(upload.name);
     const conflict = await this.#metadata.findChild(parent.id, key);
     if (conflict) throw new ItemConflictError(conflict);
+    const target = { folderId: publicFolderId(user, parent.id), fileId: null, name: upload.name };
+    await this.#ask(this.#gate.preCreate(user, simpleUpload(target, null)));
     const { uploadRef, content } = await this.#store(user, upload, body);
+    await this.#askBeforeCommit(user, simpleUpload(target, content.size), content, uploadRef, upload.linkBase);
     const result = await this.#steps.createFile(
       { ...content, ownerId: user.id, parentId: parent.id, name: upload.name, nameKey: key, now: this.#now() }, this.#storageQuota);
     if ('created' in result) return result.created;
@@ -249,7 +258,10 @@ export class Folders {
   async uploadVersion(user: UserRecord, fileId: string, upload: Omit<SimpleUpload, 'name'> & { ifMatch?: string | undefined },
     body: AsyncIterable<Uint8Array>): Promise<FileRecord> {
     const file = await this.file(user, fileId);
+    const target = { folderId: publicFolderId(user, file.parentId!), fileId: file.id, name: file.name };
+    await this.#ask(this.#gate.preCreate(user, simpleUpload(target, null)));
     const { uploadRef, content } = await this.#store(user, upload, body);
+    await this.#askBeforeCommit(user, simpleUpload(target, content.size), content, uploadRef, upload.linkBase);
     const result = await this.#steps.addFileVersion({ ...content, fileId: file.id, ifMatch: upload.ifMatch, now: this.#now() },
       { ownerId: user.id, quota: this.#storageQuota });
     if ('created' in result) return result.created;
@@ -264,6 +276,25 @@ export class Folders {
     if (!isItemId(id)) return undefined;
     const item = await this.#metadata.getItem(id);
     return item?.ownerId === user.id ? item : undefined;
+  }
+
+  async #ask(verdict: Promise<GateVerdict>): Promise<void> {
+    const refusal = gateError(await verdict);
+    if (refusal) throw refusal;
+  }
+
+  /** The pre-commit hook on stored, hashed bytes; refused bytes are discarded (no session keeps them). */
+  async #askBeforeCommit(user: UserRecord, upload: UploadDescription, content: NewFileContent, uploadRef: UploadRef,
+    linkBase: string | undefined): Promise<void> {
+    const grant = { blobKey: content.blobKey, size: content.size, sessionId: null };
+    const refusal = gateError(await this.#gate.preCommit(user, upload, { sha1: content.sha1, grant, linkBase: linkBase ?? '' })
+      .catch(async (error: unknown) => {
+        await this.#blobs.abortUpload(uploadRef);
+        throw error;
+      }));
+    if (!refusal) return;
+    await this.#blobs.abortUpload(uploadRef);
+    throw refusal;
   }
 
   #quotaError(used: number): BoxError {
@@ -309,3 +340,6 @@ export class Folders {
   }
 }
 
+function simpleUpload(target: Pick<UploadDescription, 'folderId' | 'fileId' | 'name'>, size: number | null): UploadDescription {
+  return { kind: 'simple', sessionId: null, ...target, size };
+}

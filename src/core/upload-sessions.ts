@@ -3,11 +3,13 @@ import type { MetadataStore } from '../metadata/store.js';
 import type { BlobKey, FileRecord, PartRecord, UploadSessionRecord, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
 import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
-import type { Folders } from './folders.js';
+import type { PendingContentGrant } from './download-links.js';
+import type { Downloadable, Folders } from './folders.js';
 import { sha1Of, PartMeter } from './hashing.js';
 import { sha1HexToBase64, type ContentRange } from './headers.js';
 import { newAttemptId, newSessionId, normalizeSessionId } from './ids.js';
 import { checkItemName, nameKey } from './names.js';
+import { gateError, OPEN_GATE, publicFolderId, type UploadDescription, type UploadGate } from './upload-gate.js';
 import { WholeFileHashes, type PrefixClaim } from './whole-file-hashes.js';
 import { checkCommitParts, partSlotFor, type ListedPart, type PartSlot } from './part-rules.js';
 import { choosePartSize, totalParts, type PartSizePolicy } from './part-size.js';
@@ -52,6 +54,8 @@ export interface CommitRequest {
   contentCreatedAt?: number | undefined;
   contentModifiedAt?: number | undefined;
   description?: string | undefined;
+  /** Where this server's links are reached, for the pre-commit hook's link to the joined bytes. */
+  linkBase?: string | undefined;
 }
 
 /** Parts the whole-file hash may lag behind the newest part before part answers wait for it. */
@@ -76,11 +80,14 @@ export class UploadSessions {
   readonly #onGarbage: () => void;
   /** Whole-file SHA-1s kept up to date as parts arrive (this process's share of them). */
   readonly #hashes: WholeFileHashes;
+  /** The operator's say before a session opens and before it commits. */
+  readonly #gate: UploadGate;
 
   constructor(deps: {
     metadata: MetadataStore; blobs: BlobStore; folders: Folders; limits: UploadLimits;
-    now?: () => number; onGarbage?: () => void; onError?: (error: unknown) => void;
+    now?: () => number; onGarbage?: () => void; onError?: (error: unknown) => void; gate?: UploadGate;
   }) {
+    this.#gate = deps.gate ?? OPEN_GATE;
     this.#metadata = deps.metadata;
     this.#steps = new AtomicSteps(deps.metadata);
     this.#blobs = deps.blobs;
@@ -93,11 +100,13 @@ export class UploadSessions {
 
   async create(user: UserRecord, request: { folderId: string; fileName: string; fileSize: number }): Promise<UploadSessionRecord> {
     const folder = await this.#newFileTarget(user, request.folderId, request.fileName, () => this.#checkFileSize(request.fileSize));
+    await this.#askBeforeCreate(user, { folderId: folder.id, fileId: null, name: request.fileName, size: request.fileSize });
     return this.#open(user, { folderId: folder.id, fileId: null, fileName: request.fileName, fileSize: request.fileSize });
   }
 
   async createForVersion(user: UserRecord, fileId: string, request: { fileName?: string | undefined; fileSize: number }): Promise<UploadSessionRecord> {
     const { file, fileName } = await this.#versionTarget(user, fileId, request.fileName, () => this.#checkFileSize(request.fileSize));
+    await this.#askBeforeCreate(user, { folderId: file.parentId, fileId: file.id, name: fileName, size: request.fileSize });
     return this.#open(user, { folderId: file.parentId, fileId: file.id, fileName, fileSize: request.fileSize });
   }
 
@@ -225,6 +234,8 @@ export class UploadSessions {
 
     if (session.contentSha1 === null) session = await this.#joinParts(session, stored);
     if (session.contentSha1 !== digestSha1) throw digestMismatch(session.contentSha1!, digestSha1);
+    // Decided before the commit's transaction: a refused commit records nothing (no file, no event).
+    if (session.state === 'active') await this.#askBeforeCommit(user, session, request.linkBase ?? '');
 
     const result = await this.#steps.commitSession({
       sessionId: session.id, nameKey: nameKey(session.fileName), ifMatch: request.ifMatch,
@@ -249,6 +260,47 @@ export class UploadSessions {
     this.#hashes.forget(session.id);
     if (before?.state === 'active') this.#onGarbage();
     else if (before?.state !== 'committed') throw this.#stateError(before);
+  }
+
+  /**
+   * The joined bytes of an active session, for the link the pre-commit hook is given. Undefined once
+   * the session was committed or aborted, or for bytes that are gone.
+   */
+  async pendingContent(grant: PendingContentGrant): Promise<Downloadable | undefined> {
+    if (grant.sessionId !== null) {
+      const session = await this.#metadata.getSession(grant.sessionId);
+      if (session?.state !== 'active' || session.blobKey !== grant.blobKey) return undefined;
+      return { name: session.fileName, size: grant.size, sha1: session.contentSha1!, open: (range) => this.#blobs.read(grant.blobKey, range) };
+    }
+    // A simple upload's bytes have no record until they are a file: a link to bytes since discarded finds nothing.
+    const first = await this.#blobs.read(grant.blobKey, grant.size === 0 ? undefined : { start: 0, end: 0 }).catch(() => undefined);
+    if (!first) return undefined;
+    first.destroy();
+    return { name: 'content', size: grant.size, sha1: '', open: (range) => this.#blobs.read(grant.blobKey, range) };
+  }
+
+  async #askBeforeCreate(user: UserRecord, target: Omit<UploadDescription, 'kind' | 'sessionId'>): Promise<void> {
+    const verdict = await this.#gate.preCreate(user, {
+      kind: 'session', sessionId: null, ...target, folderId: publicFolderId(user, target.folderId),
+    });
+    const refusal = gateError(verdict);
+    if (refusal) throw refusal;
+  }
+
+  /** The pre-commit hook on joined, verified bytes; a refusal that asks for it aborts the session. */
+  async #askBeforeCommit(user: UserRecord, session: UploadSessionRecord, linkBase: string): Promise<void> {
+    const verdict = await this.#gate.preCommit(user, {
+      kind: 'session', sessionId: session.id, folderId: publicFolderId(user, session.folderId), fileId: session.fileId,
+      name: session.fileName, size: session.fileSize,
+    }, { sha1: session.contentSha1!, grant: { blobKey: session.blobKey!, size: session.fileSize, sessionId: session.id }, linkBase });
+    const refusal = gateError(verdict);
+    if (!refusal) return;
+    if ('refused' in verdict && verdict.refused.abort) {
+      await this.#metadata.abortSession(session.id);
+      this.#hashes.forget(session.id);
+      this.#onGarbage();
+    }
+    throw refusal;
   }
 
   #checkFileSize(fileSize: number): void {

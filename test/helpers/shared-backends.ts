@@ -18,9 +18,10 @@ export function sharedBackendSettings(databaseUrl: string) {
 }
 
 /** A server on PostgreSQL (a fresh schema) and S3, as a node of a multi-node deployment runs. */
-export async function startSharedServer(settings: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
+export async function startSharedServer(settings: Parameters<typeof startServer>[0] = {},
+  options: Parameters<typeof startServer>[1] = {}): Promise<TestServer> {
   const schema = await freshSchema();
-  const server = await startServer({ ...sharedBackendSettings(schema.url), ...settings });
+  const server = await startServer({ ...sharedBackendSettings(schema.url), ...settings }, options);
   return {
     ...server,
     async close() {

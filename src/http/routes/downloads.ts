@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import parseRange from 'range-parser';
 import { BoxError } from '../../core/errors.js';
+import type { Downloadable } from '../../core/folders.js';
 import type { ApiContext } from '../context.js';
 import { singleHeader } from '../parse.js';
 import { downloadSchema } from '../schemas.js';
@@ -8,11 +9,11 @@ import { downloadSchema } from '../schemas.js';
 /**
  * The target of `GET /files/{id}/content`'s redirect: a signed, short-lived link to one file version,
  * served with single-range `Range` support. The signature is the permission, so no token is needed.
+ * The same route serves the pre-commit hook's `content_url`: bytes not yet a file (`p.` tokens).
  */
 export function downloadRoutes(app: FastifyInstance, context: ApiContext): void {
   app.get<{ Params: { token: string } }>('/downloads/:token', { schema: downloadSchema }, async (request, reply) => {
-    const grant = context.links.verify(request.params.token);
-    const download = grant && await context.folders.downloadable(grant.fileId, grant.versionId);
+    const download = await downloadFor(context, request.params.token);
     if (!download) throw new BoxError('not_found', 'This download link is not valid or has expired');
 
     // The signature is the only credential, so any page may fetch the link (the web uploader follows
@@ -40,4 +41,11 @@ export function downloadRoutes(app: FastifyInstance, context: ApiContext): void 
     reply.code(206).header('content-range', `bytes ${start}-${end}/${download.size}`).header('content-length', end - start + 1);
     return reply.send(await download.open({ start, end }));
   });
+}
+
+async function downloadFor(context: ApiContext, token: string): Promise<Downloadable | undefined> {
+  const pending = context.links.verifyPending(token);
+  if (pending) return context.uploads.pendingContent(pending);
+  const grant = context.links.verify(token);
+  return grant && context.folders.downloadable(grant.fileId, grant.versionId);
 }

@@ -81,6 +81,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
         name: attributes.name, maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
         contentCreatedAt: optionalDate(attributes.content_created_at, 'content_created_at'),
         contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
+        linkBase: publicBase(request, context),
       }, stream);
     });
     context.metrics.bytesReceived.inc(file.size);
@@ -96,6 +97,7 @@ export function fileRoutes(app: FastifyInstance, context: ApiContext): void {
         maxSize: context.maxFileSize, sha1: contentSha1(request.headers['content-md5']),
         ifMatch: singleHeader(request.headers['if-match'], 'If-Match'),
         contentModifiedAt: optionalDate(attributes.content_modified_at, 'content_modified_at'),
+        linkBase: publicBase(request, context),
       }, stream);
     });
     return reply.code(201).send({ total_count: 1, entries: [presentFile(file, await folders.pathOf(file), request.user)] });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ListedPart } from '../../core/part-rules.js';
-import { apiBase, type ApiContext } from '../context.js';
+import { apiBase, publicBase, type ApiContext } from '../context.js';
 import { setRetryAfter } from '../errors.js';
 import { parseContentRange, parseSha1Digest } from '../../core/headers.js';
 import { contentLength, optionalDate, paging, parsedOrError, singleHeader, type PagingQuery } from '../parse.js';
@@ -73,6 +73,7 @@ export function uploadSessionRoutes(app: FastifyInstance, context: ApiContext): 
       contentCreatedAt,
       contentModifiedAt,
       description: attributes?.description ?? undefined,
+      linkBase: publicBase(request, context),
     });
     if ('retryAfterSeconds' in outcome) {
       setRetryAfter(reply, outcome.retryAfterSeconds);
