@@ -14,6 +14,8 @@ export interface DownloadGrant {
 export interface PendingContentGrant {
   blobKey: BlobKey;
   size: number;
+  /** The bytes' SHA-1 (hex), served as their ETag. */
+  sha1: string;
   sessionId: string | null;
 }
 
@@ -53,19 +55,19 @@ export class DownloadLinks {
     const expires = Math.ceil((this.#now() + lifetimeMs) / 1000);
     // A nonce, so that revoking one hook's link never ends another's for the same bytes in the same second.
     const nonce = randomBytes(9).toString('base64url');
-    const payload = `p.${nonce}.${grant.sessionId ?? '-'}.${grant.size}.${expires}.${Buffer.from(grant.blobKey).toString('base64url')}`;
+    const payload = `p.${nonce}.${grant.sessionId ?? '-'}.${grant.size}.${grant.sha1}.${expires}.${Buffer.from(grant.blobKey).toString('base64url')}`;
     return `${payload}.${this.#mac(payload)}`;
   }
 
   /** The pending content a token names, or undefined if it is no such token, tampered with or expired. */
   verifyPending(token: string): PendingContentGrant | undefined {
-    const match = /^(p\.[A-Za-z0-9_-]{12}\.([0-9A-F]{32}|-)\.([0-9]{1,16})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,1000}))\.([A-Za-z0-9_-]{43})$/.exec(token);
+    const match = /^(p\.[A-Za-z0-9_-]{12}\.([0-9A-F]{32}|-)\.([0-9]{1,16})\.([0-9a-f]{40})\.([0-9]{1,12})\.([A-Za-z0-9_-]{1,1000}))\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!match) return undefined;
-    const [, payload, sessionId, size, expires, blobKey, mac] = match as unknown as [string, string, string, string, string, string, string];
+    const [, payload, sessionId, size, sha1, expires, blobKey, mac] = match as unknown as [string, string, string, string, string, string, string, string];
     if (!this.#macMatches(payload, mac)) return undefined;
     if (Number(expires) * 1000 < this.#now() || this.#revoked.has(token)) return undefined;
     return {
-      blobKey: asBlobKey(Buffer.from(blobKey, 'base64url').toString()), size: Number(size), sessionId: sessionId === '-' ? null : sessionId,
+      blobKey: asBlobKey(Buffer.from(blobKey, 'base64url').toString()), size: Number(size), sha1, sessionId: sessionId === '-' ? null : sessionId,
     };
   }
 

@@ -286,7 +286,7 @@ export class Folders {
   /** The pre-commit hook on stored, hashed bytes; refused bytes are discarded (no session keeps them). */
   async #askBeforeCommit(user: UserRecord, upload: UploadDescription, content: NewFileContent, uploadRef: UploadRef,
     linkBase: string | undefined): Promise<void> {
-    const grant = { blobKey: content.blobKey, size: content.size, sessionId: null };
+    const grant = { blobKey: content.blobKey, size: content.size, sha1: content.sha1, sessionId: null };
     const refusal = gateError(await this.#gate.preCommit(user, upload, { sha1: content.sha1, grant, linkBase: linkBase ?? '' })
       .catch(async (error: unknown) => {
         await this.#blobs.abortUpload(uploadRef);

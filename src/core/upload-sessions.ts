@@ -270,13 +270,13 @@ export class UploadSessions {
     if (grant.sessionId !== null) {
       const session = await this.#metadata.getSession(grant.sessionId);
       if (session?.state !== 'active' || session.blobKey !== grant.blobKey) return undefined;
-      return { name: session.fileName, size: grant.size, sha1: session.contentSha1!, open: (range) => this.#blobs.read(grant.blobKey, range) };
+      return { name: session.fileName, size: grant.size, sha1: grant.sha1, open: (range) => this.#blobs.read(grant.blobKey, range) };
     }
     // A simple upload's bytes have no record until they are a file: a link to bytes since discarded finds nothing.
     const first = await this.#blobs.read(grant.blobKey, grant.size === 0 ? undefined : { start: 0, end: 0 }).catch(() => undefined);
     if (!first) return undefined;
     first.destroy();
-    return { name: 'content', size: grant.size, sha1: '', open: (range) => this.#blobs.read(grant.blobKey, range) };
+    return { name: 'content', size: grant.size, sha1: grant.sha1, open: (range) => this.#blobs.read(grant.blobKey, range) };
   }
 
   async #askBeforeCreate(user: UserRecord, target: Omit<UploadDescription, 'kind' | 'sessionId'>): Promise<void> {
@@ -292,7 +292,7 @@ export class UploadSessions {
     const verdict = await this.#gate.preCommit(user, {
       kind: 'session', sessionId: session.id, folderId: publicFolderId(user, session.folderId), fileId: session.fileId,
       name: session.fileName, size: session.fileSize,
-    }, { sha1: session.contentSha1!, grant: { blobKey: session.blobKey!, size: session.fileSize, sessionId: session.id }, linkBase });
+    }, { sha1: session.contentSha1!, grant: { blobKey: session.blobKey!, size: session.fileSize, sha1: session.contentSha1!, sessionId: session.id }, linkBase });
     const refusal = gateError(verdict);
     if (!refusal) return;
     if ('refused' in verdict && verdict.refused.abort) {

@@ -185,6 +185,7 @@ function describeHooks(label: string, start: Start) {
         if (delivery.event !== 'pre-commit') return { status: 204 };
         const part = await fetch(delivery.body.content_url, { headers: { range: `bytes=${PART_SIZE - 5}-${PART_SIZE + 4}` } });
         expect(part.status).toBe(206);
+        expect(part.headers.get('etag')).toBe(`"${delivery.body.sha1}"`);
         ranged = Buffer.from(await part.arrayBuffer());
         return scanner()(delivery);
       };
