@@ -108,4 +108,33 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     created_at BIGINT NOT NULL,
     revoked_at BIGINT
   );`,
+  // Events (issue 15): users' Box webhooks, and the outbox of deliveries written with the changes that
+  // cause them (one row per webhook or hook told of a change), leased by the node that sends them.
+  `CREATE TABLE webhooks (
+    id BIGSERIAL PRIMARY KEY,
+    owner_id BIGINT NOT NULL REFERENCES users(id),
+    target_type TEXT NOT NULL CHECK (target_type IN ('file', 'folder')),
+    target_id BIGINT NOT NULL,
+    address TEXT NOT NULL,
+    triggers TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (target_id, address)
+  );
+  CREATE TABLE event_deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'hook')),
+    webhook_id BIGINT,
+    address TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    settled_at BIGINT,
+    last_error TEXT
+  );
+  CREATE INDEX event_deliveries_due ON event_deliveries(state, due_at);`,
 ];

@@ -9,6 +9,8 @@ import {
   type UserRecord,
 } from '../../core/model.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { settlementColumns, toDelivery, toWebhook } from '../event-rows.js';
+import type { DeliveryBacklog, DeliveryRecord, DeliverySettlement, WebhookRecord } from '../../core/event-model.js';
 import { ITEM_SELECT, PostgresTransaction } from './transaction.js';
 
 type Client = pg.PoolClient;
@@ -168,15 +170,7 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async purgeTrashed(itemId: string): Promise<boolean> {
-    return this.#tx(async (client) => {
-      const root = await client.query('SELECT id FROM items WHERE id = $1 AND trash_root_id = id FOR UPDATE', [itemId]);
-      if (root.rows.length === 0) return false;
-      await client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', file_versions.blob_key FROM file_versions
-        JOIN items ON items.id = file_versions.file_id WHERE items.trash_root_id = $1`, [itemId]);
-      await client.query('DELETE FROM file_versions WHERE file_id IN (SELECT id FROM items WHERE trash_root_id = $1)', [itemId]);
-      await client.query('DELETE FROM items WHERE trash_root_id = $1', [itemId]);
-      return true;
-    });
+    return this.transact((tx) => tx.purgeTrashed(itemId));
   }
 
   async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
@@ -304,6 +298,39 @@ export class PostgresMetadataStore implements MetadataStore {
   async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
     await this.#query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, generate()]);
     return String((await this.#one('SELECT value FROM settings WHERE name = $1', [name]))!.value);
+  }
+
+  async setSecret(name: string, value: string): Promise<void> {
+    await this.#query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+  }
+
+  async getWebhook(webhookId: string): Promise<WebhookRecord | undefined> {
+    const row = await this.#one('SELECT * FROM webhooks WHERE id = $1', [webhookId]);
+    return row && toWebhook(row);
+  }
+
+  async listWebhooks(ownerId: string, afterId: string | undefined, limit: number): Promise<WebhookRecord[]> {
+    return (await this.#query('SELECT * FROM webhooks WHERE owner_id = $1 AND id > $2 ORDER BY id LIMIT $3', [ownerId, afterId ?? 0, limit])).map(toWebhook);
+  }
+
+  async claimDeliveries(now: Millis, leaseMs: number, limit: number): Promise<DeliveryRecord[]> {
+    // SKIP LOCKED: nodes claiming at once each take other rows instead of waiting for one another.
+    const rows = await this.#query(`UPDATE event_deliveries SET lease_until = $1 WHERE id IN (
+        SELECT id FROM event_deliveries WHERE state = 'pending' AND due_at <= $2 AND lease_until <= $2
+        ORDER BY due_at, created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+      RETURNING *`, [now + leaseMs, now, limit]);
+    return rows.sort((a, b) => Number(a.due_at) - Number(b.due_at) || Number(a.created_at) - Number(b.created_at)).map(toDelivery);
+  }
+
+  async settleDelivery(deliveryId: string, settlement: DeliverySettlement): Promise<void> {
+    const columns = settlementColumns(settlement);
+    await this.#query(`UPDATE event_deliveries SET state = $1, attempts = attempts + 1, due_at = coalesce($2, due_at), settled_at = $3,
+      last_error = $4, lease_until = 0 WHERE id = $5 AND state = 'pending'`, [columns.state, columns.dueAt, columns.settledAt, columns.error, deliveryId]);
+  }
+
+  async deliveryBacklog(): Promise<DeliveryBacklog> {
+    const [row] = await this.#query(`SELECT count(*) AS n, min(created_at) AS oldest FROM event_deliveries WHERE state = 'pending'`, []);
+    return { pending: Number(row!.n), oldestCreatedAt: row!.oldest === null ? null : Number(row!.oldest) };
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,8 @@
 import type pg from 'pg';
-import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
-import { fromSession, toItem, toSession } from '../rows.js';
+import type { DeliveryRecord, NewWebhook, WebhookRecord } from '../../core/event-model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord, UserRecord } from '../../core/model.js';
+import { toWebhook } from '../event-rows.js';
+import { fromSession, toItem, toSession, toUser } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
 
 export const ITEM_SELECT = `SELECT items.*, file_versions.blob_key AS blob_key
@@ -118,6 +120,70 @@ export class PostgresTransaction implements MetadataTransaction {
         modified_at = $6, etag = $7 WHERE id = $8`,
     [fields.parentId, fields.name, fields.nameKey, fields.description, fields.contentModifiedAt, fields.modifiedAt, fields.etag, itemId]);
     return (await this.#itemById(itemId))!;
+  }
+
+  async purgeTrashed(itemId: string): Promise<boolean> {
+    const root = await this.#client.query('SELECT id FROM items WHERE id = $1 AND trash_root_id = id FOR UPDATE', [itemId]);
+    if (root.rows.length === 0) return false;
+    await this.#client.query(`INSERT INTO garbage (kind, ref) SELECT 'blob', file_versions.blob_key FROM file_versions
+      JOIN items ON items.id = file_versions.file_id WHERE items.trash_root_id = $1`, [itemId]);
+    await this.#client.query('DELETE FROM file_versions WHERE file_id IN (SELECT id FROM items WHERE trash_root_id = $1)', [itemId]);
+    await this.#client.query('DELETE FROM items WHERE trash_root_id = $1', [itemId]);
+    return true;
+  }
+
+  async ancestors(itemId: string): Promise<FolderRecord[]> {
+    // Follows the folder a trashed item was deleted from, so a deleted item still has the path it had.
+    const rows = (await this.#client.query(`WITH RECURSIVE chain(id, depth) AS (
+        SELECT coalesce(parent_id, trashed_parent_id), 1 FROM items WHERE id = $1
+        UNION ALL
+        SELECT coalesce(items.parent_id, items.trashed_parent_id), chain.depth + 1 FROM items JOIN chain ON items.id = chain.id
+        WHERE coalesce(items.parent_id, items.trashed_parent_id) IS NOT NULL)
+      SELECT items.*, NULL AS blob_key FROM chain JOIN items ON items.id = chain.id ORDER BY chain.depth DESC`, [itemId])).rows;
+    return rows.map((row) => toItem(row) as FolderRecord);
+  }
+
+  async userById(userId: string): Promise<UserRecord | undefined> {
+    const row = (await this.#client.query('SELECT * FROM users WHERE id = $1', [userId])).rows[0];
+    return row && toUser(row);
+  }
+
+  async webhooksOn(targetIds: readonly string[]): Promise<WebhookRecord[]> {
+    const rows = (await this.#client.query('SELECT * FROM webhooks WHERE target_id = ANY($1::bigint[]) ORDER BY id', [targetIds])).rows;
+    return rows.map(toWebhook);
+  }
+
+  async lockWebhook(id: string): Promise<WebhookRecord | undefined> {
+    const row = (await this.#client.query('SELECT * FROM webhooks WHERE id = $1 FOR UPDATE', [id])).rows[0];
+    return row && toWebhook(row);
+  }
+
+  async findWebhook(targetId: string, address: string): Promise<WebhookRecord | undefined> {
+    const row = (await this.#client.query('SELECT * FROM webhooks WHERE target_id = $1 AND address = $2', [targetId, address])).rows[0];
+    return row && toWebhook(row);
+  }
+
+  async insertWebhook(webhook: NewWebhook): Promise<WebhookRecord> {
+    const row = (await this.#client.query(`INSERT INTO webhooks (owner_id, target_type, target_id, address, triggers, created_at)
+      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+    [webhook.ownerId, webhook.targetType, webhook.targetId, webhook.address, webhook.triggers.join(','), webhook.createdAt])).rows[0];
+    return toWebhook(row);
+  }
+
+  async updateWebhook(webhook: WebhookRecord): Promise<WebhookRecord> {
+    const row = (await this.#client.query(`UPDATE webhooks SET target_type = $1, target_id = $2, address = $3, triggers = $4
+      WHERE id = $5 RETURNING *`, [webhook.targetType, webhook.targetId, webhook.address, webhook.triggers.join(','), webhook.id])).rows[0];
+    return toWebhook(row);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.#client.query('DELETE FROM webhooks WHERE id = $1', [id]);
+  }
+
+  async insertDelivery(delivery: Omit<DeliveryRecord, 'attempts'>): Promise<void> {
+    await this.#client.query(`INSERT INTO event_deliveries (id, event_id, kind, webhook_id, address, trigger_name, facts, created_at, state, due_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $8)`,
+    [delivery.id, delivery.eventId, delivery.kind, delivery.webhookId, delivery.address, delivery.trigger, delivery.facts, delivery.createdAt]);
   }
 
   async #itemById(itemId: unknown): Promise<ItemRecord | undefined> {

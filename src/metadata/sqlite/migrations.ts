@@ -109,4 +109,33 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
   );`,
+  // Events (issue 15): users' Box webhooks, and the outbox of deliveries written with the changes that
+  // cause them (one row per webhook or hook told of a change), leased by the node that sends them.
+  `CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_id INTEGER NOT NULL REFERENCES users(id),
+    target_type TEXT NOT NULL CHECK (target_type IN ('file', 'folder')),
+    target_id INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    triggers TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (target_id, address)
+  );
+  CREATE TABLE event_deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'hook')),
+    webhook_id INTEGER,
+    address TEXT NOT NULL,
+    trigger_name TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    settled_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX event_deliveries_due ON event_deliveries(state, due_at);`,
 ];

@@ -12,6 +12,9 @@ import { childOrderSql } from '../child-order.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { ITEM_COLUMNS, ITEM_FROM, prepareStatements, type Statements } from './statements.js';
 import { SqliteTransaction } from './transaction.js';
+import { prepareEventStatements, type EventStatements } from './event-statements.js';
+import { settlementColumns, toDelivery, toWebhook } from '../event-rows.js';
+import type { DeliveryBacklog, DeliveryRecord, DeliverySettlement, WebhookRecord } from '../../core/event-model.js';
 import { WalSync } from './wal-sync.js';
 
 /**
@@ -24,6 +27,7 @@ import { WalSync } from './wal-sync.js';
 export class SqliteMetadataStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #sql: Statements;
+  readonly #events: EventStatements;
   readonly #tx: SqliteTransaction;
   readonly #partWrites = new Map<string, PartWrite>();
   readonly #wal: WalSync;
@@ -47,7 +51,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#db.pragma('synchronous = NORMAL');
     this.#wal = new WalSync(`${path}-wal`, undefined, options.walFsync);
     this.#sql = prepareStatements(this.#db);
-    this.#tx = new SqliteTransaction(this.#sql);
+    this.#events = prepareEventStatements(this.#db);
+    this.#tx = new SqliteTransaction(this.#sql, this.#events);
   }
 
   async transact<T>(work: (tx: MetadataTransaction) => Promise<T>): Promise<T> {
@@ -208,13 +213,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async purgeTrashed(itemId: string): Promise<boolean> {
-    return this.#write(() => this.#db.transaction(() => {
-      if (this.#sql.trashRoot.get(itemId) === undefined) return false;
-      this.#sql.trashedBlobs.run(itemId);
-      this.#sql.trashedVersions.run(itemId);
-      this.#sql.trashedItems.run(itemId);
-      return true;
-    }).immediate());
+    return this.transact((tx) => tx.purgeTrashed(itemId));
   }
 
   async fileVersions(fileId: string): Promise<FileVersionRecord[]> {
@@ -339,6 +338,43 @@ export class SqliteMetadataStore implements MetadataStore {
   async getOrCreateSecret(name: string, generate: () => string): Promise<string> {
     await this.#write(() => this.#sql.insertSetting.run(name, generate()));
     return this.#read(() => (this.#sql.setting.get(name) as { value: string }).value);
+  }
+
+  async setSecret(name: string, value: string): Promise<void> {
+    await this.#write(() => this.#events.setSecret.run(name, value));
+  }
+
+  async getWebhook(id: string): Promise<WebhookRecord | undefined> {
+    return this.#read(() => {
+      const row = this.#events.webhookById.get(id) as Row | undefined;
+      return row && toWebhook(row);
+    });
+  }
+
+  async listWebhooks(ownerId: string, afterId: string | undefined, limit: number): Promise<WebhookRecord[]> {
+    return this.#read(() => (this.#events.webhooksOf.all(ownerId, Number(afterId ?? 0), limit) as Row[]).map(toWebhook));
+  }
+
+  async claimDeliveries(now: Millis, leaseMs: number, limit: number): Promise<DeliveryRecord[]> {
+    return this.#write(() => this.#db.transaction(() => {
+      const rows = this.#events.deliveriesDue.all(now, now, limit) as Row[];
+      for (const row of rows) this.#events.leaseDelivery.run(now + leaseMs, row.id);
+      return rows.map(toDelivery);
+    }).immediate());
+  }
+
+  async settleDelivery(id: string, settlement: DeliverySettlement): Promise<void> {
+    const columns = settlementColumns(settlement);
+    await this.#write(() => this.#events.settleDelivery.run({
+      id, state: columns.state, due_at: columns.dueAt, settled_at: columns.settledAt, error: columns.error,
+    }));
+  }
+
+  async deliveryBacklog(): Promise<DeliveryBacklog> {
+    return this.#read(() => {
+      const row = this.#events.backlog.get() as { n: number; oldest: number | null };
+      return { pending: row.n, oldestCreatedAt: row.oldest };
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,9 @@
-import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord } from '../../core/model.js';
-import { fromSession, toItem, toSession, type Row } from '../rows.js';
+import type { DeliveryRecord, NewWebhook, WebhookRecord } from '../../core/event-model.js';
+import type { FileRecord, FolderRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, UploadSessionRecord, UserRecord } from '../../core/model.js';
+import { toWebhook } from '../event-rows.js';
+import { fromSession, toItem, toSession, toUser, type Row } from '../rows.js';
 import type { MetadataTransaction } from '../store.js';
+import type { EventStatements } from './event-statements.js';
 import type { Statements } from './statements.js';
 
 /**
@@ -10,9 +13,11 @@ import type { Statements } from './statements.js';
  */
 export class SqliteTransaction implements MetadataTransaction {
   readonly #sql: Statements;
+  readonly #events: EventStatements;
 
-  constructor(statements: Statements) {
+  constructor(statements: Statements, events: EventStatements) {
     this.#sql = statements;
+    this.#events = events;
   }
 
   async lockSession(sessionId: string): Promise<UploadSessionRecord | undefined> {
@@ -113,6 +118,58 @@ export class SqliteTransaction implements MetadataTransaction {
     return toItem(this.itemRow(itemId)!);
   }
 
+  async purgeTrashed(itemId: string): Promise<boolean> {
+    if (this.#sql.trashRoot.get(itemId) === undefined) return false;
+    this.#sql.trashedBlobs.run(itemId);
+    this.#sql.trashedVersions.run(itemId);
+    this.#sql.trashedItems.run(itemId);
+    return true;
+  }
+
+  async ancestors(itemId: string): Promise<FolderRecord[]> {
+    return (this.#events.ancestorsAny.all(itemId) as Row[]).map((row) => toItem(row) as FolderRecord);
+  }
+
+  async userById(userId: string): Promise<UserRecord | undefined> {
+    const row = this.#sql.userById.get(userId) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async webhooksOn(targetIds: readonly string[]): Promise<WebhookRecord[]> {
+    return (this.#events.webhooksOn.all(JSON.stringify(targetIds.map(Number))) as Row[]).map(toWebhook);
+  }
+
+  async lockWebhook(id: string): Promise<WebhookRecord | undefined> {
+    const row = this.#events.webhookById.get(id) as Row | undefined;
+    return row && toWebhook(row);
+  }
+
+  async findWebhook(targetId: string, address: string): Promise<WebhookRecord | undefined> {
+    const row = this.#events.webhookByTarget.get(targetId, address) as Row | undefined;
+    return row && toWebhook(row);
+  }
+
+  async insertWebhook(webhook: NewWebhook): Promise<WebhookRecord> {
+    const id = this.#events.insertWebhook.run(webhookColumns(webhook)).lastInsertRowid;
+    return toWebhook(this.#events.webhookById.get(id) as Row);
+  }
+
+  async updateWebhook(webhook: WebhookRecord): Promise<WebhookRecord> {
+    this.#events.updateWebhook.run({ ...webhookColumns(webhook), id: webhook.id });
+    return toWebhook(this.#events.webhookById.get(webhook.id) as Row);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    this.#events.deleteWebhook.run(id);
+  }
+
+  async insertDelivery(delivery: Omit<DeliveryRecord, 'attempts'>): Promise<void> {
+    this.#events.insertDelivery.run({
+      id: delivery.id, event_id: delivery.eventId, kind: delivery.kind, webhook_id: delivery.webhookId, address: delivery.address,
+      trigger_name: delivery.trigger, facts: delivery.facts, created_at: delivery.createdAt,
+    });
+  }
+
   /** Synchronous reads the store's own one-statement steps share. */
   itemRow(itemId: string): Row | undefined {
     return this.#sql.itemById.get(itemId) as Row | undefined;
@@ -123,4 +180,11 @@ export class SqliteTransaction implements MetadataTransaction {
     const sessions = (this.#sql.bytesInSessions.get(ownerId) as { n: number }).n;
     return files + sessions;
   }
+}
+
+export function webhookColumns(webhook: NewWebhook) {
+  return {
+    owner_id: webhook.ownerId, target_type: webhook.targetType, target_id: webhook.targetId, address: webhook.address,
+    triggers: webhook.triggers.join(','), created_at: webhook.createdAt,
+  };
 }
