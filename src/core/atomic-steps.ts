@@ -4,6 +4,8 @@ import type {
   NewFile, NewFolder, NewVersion, RestoreRequest, RestoreResult, SessionLimits, TrashRequest, TrashResult, UpdateItemResult,
   UploadSessionRecord,
 } from './model.js';
+import type { EventOutbox, ItemChange } from './event-outbox.js';
+import type { ItemEventFacts } from './event-model.js';
 
 /**
  * The steps where racing requests (or nodes) meet Box's rules: a name taken twice, a stale If-Match,
@@ -13,16 +15,37 @@ import type {
  */
 export class AtomicSteps {
   readonly #metadata: MetadataStore;
+  /** Where each change's events go, in the change's own transaction; none: no events (a bare core in tests). */
+  readonly #events: EventOutbox | undefined;
 
-  constructor(metadata: MetadataStore) {
+  constructor(metadata: MetadataStore, events?: EventOutbox) {
     this.#metadata = metadata;
+    this.#events = events;
+  }
+
+  /**
+   * One transaction whose changes may queue events (`record`), written in it; the sender is nudged
+   * once it committed. (`work` may run again after a deadlock: the count starts over with it.)
+   */
+  async #transact<T>(work: (tx: MetadataTransaction, record: (change: ItemChange) => Promise<void>) => Promise<T>): Promise<T> {
+    let queued = 0;
+    const result = await this.#metadata.transact((tx) => {
+      queued = 0;
+      return work(tx, async (change) => {
+        if (this.#events) queued += await this.#events.record(tx, change);
+      });
+    });
+    if (queued > 0) this.#events?.committed();
+    return result;
   }
 
   createFolder(folder: NewFolder): Promise<CreateItemResult<FolderRecord>> {
-    return this.#metadata.transact(async (tx): Promise<CreateItemResult<FolderRecord>> => {
+    return this.#transact(async (tx, record): Promise<CreateItemResult<FolderRecord>> => {
       const name = await takeName(tx, folder.parentId, folder.nameKey);
       if (name !== 'free') return name;
-      return { created: await tx.insertFolder(folder) };
+      const created = await tx.insertFolder(folder);
+      await record({ trigger: 'FOLDER.CREATED', item: created, path: await tx.ancestors(created.id), now: folder.now });
+      return { created };
     });
   }
 
@@ -32,7 +55,13 @@ export class AtomicSteps {
    * the last bytes of a quota cannot both pass.
    */
   createFile(file: NewFile, quota: number | null = null): Promise<CreateItemResult<FileRecord> | QuotaExceeded> {
-    return this.#metadata.transact(async (tx) => (await exceedsQuota(tx, file.ownerId, file.size, quota)) ?? createFile(tx, file));
+    return this.#transact(async (tx, record) => {
+      const refused = await exceedsQuota(tx, file.ownerId, file.size, quota);
+      if (refused) return refused;
+      const created = await createFile(tx, file);
+      if ('created' in created) await record(uploaded(created.created, await tx.ancestors(created.created.id), file.now, null));
+      return created;
+    });
   }
 
   /**
@@ -40,8 +69,13 @@ export class AtomicSteps {
    * With `limits`, refused when the owner's storage use plus its size would pass the quota (old versions count).
    */
   addFileVersion(version: NewVersion, limits?: { ownerId: string; quota: number | null }): Promise<CreateVersionResult | QuotaExceeded> {
-    return this.#metadata.transact(async (tx) => (limits && await exceedsQuota(tx, limits.ownerId, version.size, limits.quota))
-      ?? addVersion(tx, version, undefined));
+    return this.#transact(async (tx, record) => {
+      const refused = limits && await exceedsQuota(tx, limits.ownerId, version.size, limits.quota);
+      if (refused) return refused;
+      const created = await addVersion(tx, version, undefined);
+      if ('created' in created) await record(uploaded(created.created, await tx.ancestors(created.created.id), version.now, null));
+      return created;
+    });
   }
 
   /**
@@ -51,7 +85,7 @@ export class AtomicSteps {
    * (on PostgreSQL one waits or is a deadlock's victim, and runs again seeing the other's outcome).
    */
   updateItem(changes: ItemChanges): Promise<UpdateItemResult> {
-    return this.#metadata.transact(async (tx): Promise<UpdateItemResult> => {
+    return this.#transact(async (tx, record): Promise<UpdateItemResult> => {
       const locked = await tx.lockItem(changes.itemId);
       // A user's root folder has no parent to move it from, nor a name of its own to change.
       if (!locked || !isOwnLive(locked.item, changes.ownerId) || locked.item.parentId === null) return { notFound: true };
@@ -79,13 +113,22 @@ export class AtomicSteps {
         // Box gives an item a new etag with each change; a folder's stays "0" here.
         modifiedAt: changes.now, etag: item.type === 'file' ? item.etag + 1 : 0,
       });
+      const kind = item.type === 'file' ? 'FILE' : 'FOLDER';
+      const moved = parentId !== currentParentId;
+      if (moved || updated.name !== item.name) {
+        const path = await tx.ancestors(updated.id);
+        // A move is told to the webhooks of the folders it left too.
+        const left = moved ? (await tx.ancestors(currentParentId)).map((folder) => folder.id).concat(currentParentId) : [];
+        if (updated.name !== item.name) await record({ trigger: `${kind}.RENAMED`, item: updated, path, alsoBelow: left, now: changes.now });
+        if (moved) await record({ trigger: `${kind}.MOVED`, item: updated, path, alsoBelow: left, now: changes.now });
+      }
       return { updated };
     });
   }
 
   /** Copies a file (its current version, sharing the blob) or a folder with everything in it into another folder. */
   copyItem(request: CopyRequest): Promise<CopyResult> {
-    return this.#metadata.transact(async (tx): Promise<CopyResult> => {
+    return this.#transact(async (tx, record): Promise<CopyResult> => {
       const locked = await tx.lockItem(request.itemId);
       if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
       const parent = await tx.lockItem(request.parentId);
@@ -93,26 +136,34 @@ export class AtomicSteps {
       if (locked.item.type === 'folder' && await isWithin(tx, request.parentId, locked.item.id)) return { cyclical: true };
       const name = await takeName(tx, request.parentId, request.nameKey);
       if (name !== 'free') return name;
-      return { copied: await copyTree(tx, locked.item, { parentId: request.parentId, name: request.name, nameKey: request.nameKey }, request) };
+      const copied = await copyTree(tx, locked.item, { parentId: request.parentId, name: request.name, nameKey: request.nameKey }, request);
+      // Told where the copy is, and to the webhooks of the item copied and its folders.
+      const from = [locked.item.id, ...(await tx.ancestors(locked.item.id)).map((folder) => folder.id)];
+      await record({
+        trigger: copied.type === 'file' ? 'FILE.COPIED' : 'FOLDER.COPIED', item: copied, path: await tx.ancestors(copied.id), alsoBelow: from, now: request.now,
+      });
+      return { copied };
     });
   }
 
   /** Moves an item to the trash, a folder with everything in it (only when `recursive`, if it has items). */
   trashItem(request: TrashRequest): Promise<TrashResult> {
-    return this.#metadata.transact(async (tx): Promise<TrashResult> => {
+    return this.#transact(async (tx, record): Promise<TrashResult> => {
       const locked = await tx.lockItem(request.itemId);
       if (!locked || !isOwnLive(locked.item, request.ownerId) || locked.item.parentId === null) return { notFound: true };
       const item = locked.item;
       if (request.ifMatch !== undefined && request.ifMatch !== String(item.type === 'file' ? item.etag : 0)) return { preconditionFailed: item };
       // The folder's lock keeps a new item from arriving between this check and the move.
       if (item.type === 'folder' && !request.recursive && await tx.hasChildren(item.id)) return { notEmpty: true };
-      return { trashed: await tx.trashItem(item.id, request.now) };
+      const trashed = await tx.trashItem(item.id, request.now);
+      await record({ trigger: item.type === 'file' ? 'FILE.TRASHED' : 'FOLDER.TRASHED', item: trashed, path: await tx.ancestors(item.id), now: request.now });
+      return { trashed };
     });
   }
 
   /** Takes an item the user deleted out of the trash, into its folder or `parentId`, if the name is free there. */
   restoreItem(request: RestoreRequest): Promise<RestoreResult> {
-    return this.#metadata.transact(async (tx): Promise<RestoreResult> => {
+    return this.#transact(async (tx, record): Promise<RestoreResult> => {
       const locked = await tx.lockItem(request.itemId);
       const item = locked?.item;
       // Only an item deleted itself can be restored; what went with a folder comes back with it.
@@ -123,7 +174,26 @@ export class AtomicSteps {
       if (parent?.item.type !== 'folder' || !isOwnLive(parent.item, request.ownerId)) return { parentMissing: true };
       const conflict = await tx.findChild(parentId, request.nameKey);
       if (conflict) return { conflict };
-      return { restored: await tx.restoreItem(item.id, parentId, request.name, request.nameKey, request.now) };
+      const restored = await tx.restoreItem(item.id, parentId, request.name, request.nameKey, request.now);
+      await record({
+        trigger: restored.type === 'file' ? 'FILE.RESTORED' : 'FOLDER.RESTORED', item: restored, path: await tx.ancestors(restored.id), now: request.now,
+      });
+      return { restored };
+    });
+  }
+
+  /**
+   * Deletes for good a trashed item that was deleted itself (by its owner, or by the janitor when its
+   * time in the trash ran out), with everything that went with it; false if it is no such item.
+   */
+  purgeTrashed(itemId: string, now: number): Promise<boolean> {
+    return this.#transact(async (tx, record) => {
+      const locked = await tx.lockItem(itemId);
+      if (!locked || locked.item.trashedAt === undefined || locked.item.trashedWith !== undefined) return false;
+      const path = await tx.ancestors(itemId);
+      if (!(await tx.purgeTrashed(itemId))) return false;
+      await record({ trigger: locked.item.type === 'file' ? 'FILE.DELETED' : 'FOLDER.DELETED', item: locked.item, path, now });
+      return true;
     });
   }
 
@@ -153,7 +223,7 @@ export class AtomicSteps {
    * session's row lock makes a racing commit or abort wait, and see the outcome of this one.
    */
   commitSession(input: CommitInput): Promise<CommitResult> {
-    return this.#metadata.transact(async (tx): Promise<CommitResult> => {
+    return this.#transact(async (tx, record): Promise<CommitResult> => {
       const session = await tx.lockSession(input.sessionId);
       if (!session) return { notFound: true };
       if (session.state === 'committed') return { alreadyCommitted: session };
@@ -171,9 +241,16 @@ export class AtomicSteps {
       if ('parentMissing' in created || 'fileMissing' in created) return { targetMissing: true };
       if (!('created' in created)) return created;
       await tx.markCommitted(session.id, created.created.id);
+      await record(uploaded(created.created, await tx.ancestors(created.created.id), input.now, session.id));
       return { committed: created.created };
     });
   }
+}
+
+/** FILE.UPLOADED (and the hook's post-commit) for a file or version made by a session or a simple upload. */
+function uploaded(file: FileRecord, path: FolderRecord[], now: number, sessionId: string | null): ItemChange {
+  const upload: ItemEventFacts['upload'] = sessionId === null ? { kind: 'simple', sessionId: null } : { kind: 'session', sessionId };
+  return { trigger: 'FILE.UPLOADED', item: file, path, upload, now };
 }
 
 /** The storage the owner already uses, when `size` more bytes would pass its quota. */

@@ -3,6 +3,7 @@ import type { BlobStore, ByteRange } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { ChildOrder, FileRecord, FileVersionRecord, FolderRecord, ItemRecord, NewFileContent, Page, UploadRef, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
+import type { EventOutbox } from './event-outbox.js';
 import { BoxError, ItemConflictError, rethrowStorageFull, type BoxErrorCode } from './errors.js';
 import { PartMeter } from './hashing.js';
 import { isItemId, newAttemptId } from './ids.js';
@@ -73,10 +74,11 @@ export class Folders {
 
   constructor(deps: {
     metadata: MetadataStore; blobs: BlobStore; now?: () => number; onGarbage?: () => void; storageQuota?: number | null; gate?: UploadGate;
+    events?: EventOutbox;
   }) {
     this.#gate = deps.gate ?? OPEN_GATE;
     this.#metadata = deps.metadata;
-    this.#steps = new AtomicSteps(deps.metadata);
+    this.#steps = new AtomicSteps(deps.metadata, deps.events);
     this.#blobs = deps.blobs;
     this.#now = deps.now ?? Date.now;
     this.#onGarbage = deps.onGarbage ?? (() => {});
@@ -160,8 +162,13 @@ export class Folders {
   /** Deletes a trashed item for good; its bytes (and those of what went with it) become garbage. */
   async deleteForGood(user: UserRecord, type: ItemRecord['type'], id: string): Promise<void> {
     const item = await this.trashed(user, type, id);
-    if (!(await this.#metadata.purgeTrashed(item.id))) throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
+    if (!(await this.#steps.purgeTrashed(item.id, this.#now()))) throw new BoxError('not_found', `Could not find the trashed ${type} ${id}`);
     this.#onGarbage();
+  }
+
+  /** Deletes for good what stayed in the trash past its lifetime (the janitor's call); false if it is gone already. */
+  async purgeExpired(itemId: string): Promise<boolean> {
+    return this.#steps.purgeTrashed(itemId, this.#now());
   }
 
   /** The folders above an item, root first. */

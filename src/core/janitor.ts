@@ -9,6 +9,8 @@ export interface JanitorOptions {
   /** How long a deleted item stays in the trash before it is deleted for good; absent: kept until the user empties it. */
   trashLifetimeMs?: number | undefined;
   onError?: (error: unknown) => void;
+  /** Deletes a trashed item for good with its events (Folders.purgeExpired); the store's own purge otherwise. */
+  purge?: (itemId: string) => Promise<boolean>;
 }
 
 /**
@@ -85,7 +87,7 @@ export class Janitor {
   async #emptyOldTrash(before: number): Promise<void> {
     for (let due; (due = await this.#metadata.trashDue(before, this.#options.batchSize)).length > 0;) {
       // Another node may purge one first; then this finds nothing to delete, and that is fine.
-      for (const itemId of due) await this.#metadata.purgeTrashed(itemId);
+      for (const itemId of due) await (this.#options.purge ?? ((id: string) => this.#metadata.purgeTrashed(id)))(itemId);
     }
   }
 

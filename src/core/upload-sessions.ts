@@ -2,6 +2,7 @@ import type { BlobStore, PartToJoin } from '../blobs/store.js';
 import type { MetadataStore } from '../metadata/store.js';
 import type { BlobKey, FileRecord, PartRecord, UploadSessionRecord, UserRecord } from './model.js';
 import { AtomicSteps } from './atomic-steps.js';
+import type { EventOutbox } from './event-outbox.js';
 import { BoxError, ItemConflictError, PartOverlapError, rethrowStorageFull } from './errors.js';
 import type { PendingContentGrant } from './download-links.js';
 import type { Downloadable, Folders } from './folders.js';
@@ -86,10 +87,11 @@ export class UploadSessions {
   constructor(deps: {
     metadata: MetadataStore; blobs: BlobStore; folders: Folders; limits: UploadLimits;
     now?: () => number; onGarbage?: () => void; onError?: (error: unknown) => void; gate?: UploadGate;
+    events?: EventOutbox;
   }) {
     this.#gate = deps.gate ?? OPEN_GATE;
     this.#metadata = deps.metadata;
-    this.#steps = new AtomicSteps(deps.metadata);
+    this.#steps = new AtomicSteps(deps.metadata, deps.events);
     this.#blobs = deps.blobs;
     this.#folders = deps.folders;
     this.#limits = deps.limits;
