@@ -71,6 +71,7 @@ export const SETTINGS = [
   { key: 'webhookAllowedHosts', env: 'PARTWAY_WEBHOOK_ALLOWED_HOSTS', flag: '--webhook-allowed-hosts', default: undefined, description: 'Comma-separated host names, addresses or CIDR ranges that webhooks may call besides public https addresses (plain http allowed to them); default: none' },
   { key: 'eventRetryFor', env: 'PARTWAY_EVENT_RETRY_FOR', flag: '--event-retry-for', default: String(24 * 3600), description: 'Seconds a webhook or post-commit hook delivery is retried (exponential backoff with jitter) before it is recorded as failed' },
   { key: 'webhookTimeout', env: 'PARTWAY_WEBHOOK_TIMEOUT', flag: '--webhook-timeout', default: '30', description: 'Seconds one delivery to a webhook or the hook may take' },
+  { key: 'eventRetryBase', env: 'PARTWAY_EVENT_RETRY_BASE_MS', flag: '--event-retry-base-ms', default: '10000', description: 'Milliseconds before a failed delivery\'s first retry; each later retry waits twice as long (up to an hour), with jitter' },
   { key: 'webhookConcurrency', env: 'PARTWAY_WEBHOOK_CONCURRENCY', flag: '--webhook-concurrency', default: '16', description: 'Deliveries one node makes at once' },
   { key: 'hookUrl', env: 'PARTWAY_HOOK_URL', flag: '--hook-url', default: undefined, description: 'URL that receives the operator\'s signed hook POSTs (pre-create, pre-commit, post-commit, post-delete); default: no hook' },
   { key: 'hookSecret', env: 'PARTWAY_HOOK_SECRET', flag: '--hook-secret', default: undefined, description: 'Key of the hook\'s HMAC-SHA256 signature (required with the hook URL)' },
@@ -106,6 +107,10 @@ export interface Tuning {
   oidcDiscoveryRetryMs: number;
   /** How long a part write counts as in flight if its node dies without ending it: past any request's end. */
   partWriteLeaseMs: number;
+  /** How often each node reads the outbox for due deliveries (its own changes nudge it at once). */
+  eventPollMs: number;
+  /** The longest wait between two attempts at a delivery. */
+  eventRetryMaxMs: number;
 }
 
 export interface PartwayConfig {
@@ -160,6 +165,8 @@ export interface WebhookSettings {
   /** Host names, addresses and CIDR ranges allowed besides public https addresses. */
   allowedHosts: string[];
   retryForMs: number;
+  /** The first retry's delay; each later one doubles it. */
+  retryBaseMs: number;
   timeoutMs: number;
   concurrency: number;
 }
@@ -254,6 +261,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     webhooks: {
       allowedHosts: (raw('webhookAllowedHosts') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''),
       retryForMs: integer('eventRetryFor', 0) * 1000,
+      retryBaseMs: integer('eventRetryBase', 1),
       timeoutMs: integer('webhookTimeout', 1) * 1000,
       concurrency: integer('webhookConcurrency', 1),
     },
@@ -272,6 +280,8 @@ function tuningFor(requestTimeoutMs: number): Tuning {
     oidcDiscoveryRetryMs: 10_000,
     // With no request timeout (0) a write is presumed dead after two minutes.
     partWriteLeaseMs: Math.max(requestTimeoutMs, 60_000) + 60_000,
+    eventPollMs: 1_000,
+    eventRetryMaxMs: 3_600_000,
   };
 }
 

@@ -35,15 +35,17 @@ export interface PartwayPluginOptions {
 export const partway: FastifyPluginAsync<PartwayPluginOptions> = async (scope, options) => {
   const config = loadConfig(options.settings ?? {}, options.env ?? {});
   const stores = options.stores ?? await openStores(config);
-  const { context, janitor, idp } = await wireCore(config, stores, scope.log, options.now);
+  const { context, janitor, deliveries, idp } = await wireCore(config, stores, scope.log, options.now);
   await repairAtStart(stores, janitor, scope.log);
   scope.addHook('onReady', async () => {
     // Not awaited, as on Partway's own server: an identity provider that is down is logged and retried.
     void idp?.discover();
     janitor.start();
+    deliveries.start();
   });
   scope.addHook('onClose', async () => {
     await janitor.stop();
+    await deliveries.stop();
     if (options.stores === undefined) await stores.close();
   });
   registerApi(scope, { ...context, mountPath: scope.prefix }, apiOptions(config));

@@ -12,6 +12,12 @@ import { OidcTokens } from './core/oidc-tokens.js';
 import { Tokens } from './core/tokens.js';
 import { OPEN_GATE } from './core/upload-gate.js';
 import { UploadSessions } from './core/upload-sessions.js';
+import { EventOutbox } from './core/event-outbox.js';
+import { WebhookKeys } from './core/webhook-keys.js';
+import { Webhooks } from './core/webhooks.js';
+import { AddressGuard } from './events/address-guard.js';
+import { DeliveryMetrics } from './events/delivery-metrics.js';
+import { DeliveryWorker } from './events/delivery-worker.js';
 import { OperatorHook } from './events/operator-hook.js';
 import { buildApp, type ApiOptions } from './http/app.js';
 import type { ApiContext } from './http/context.js';
@@ -25,6 +31,8 @@ export interface Partway {
   stores: Stores;
   tokens: Tokens;
   janitor: Janitor;
+  /** Sends the outbox's webhook and hook deliveries. */
+  deliveries: DeliveryWorker;
   /** Starts listening; resolves with the address clients can use. */
   listen(): Promise<string>;
   /** Reads the TLS certificate and key again for new connections; rejects (keeping the old) if they fail. */
@@ -41,6 +49,8 @@ export interface PartwayCore {
   context: ApiContext;
   tokens: Tokens;
   janitor: Janitor;
+  /** Sends the outbox: `start()` it with the server, `stop()` it before the stores close. */
+  deliveries: DeliveryWorker;
   /** The identity provider whose tokens are accepted, if one is configured: `discover()` it at start. */
   idp: OidcTokens | undefined;
 }
@@ -55,14 +65,16 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
     trashLifetimeMs: config.trashLifetimeMs,
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
+    purge: (itemId) => folders.purgeExpired(itemId),
   }, now);
   const onGarbage = () => janitor.nudge();
   const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
   // The operator's blocking hooks (pre-create, pre-commit); without a hook every upload passes.
   const gate = config.hook ? new OperatorHook(config.hook, links, logger) : OPEN_GATE;
-  const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota, gate });
+  const { events, webhooks, deliveries, deliveryMetrics } = wireEvents(config, metadata, logger, now);
+  const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota, gate, events });
   const uploads = new UploadSessions({
-    metadata, blobs, folders, now, onGarbage, gate,
+    metadata, blobs, folders, now, onGarbage, gate, events,
     onError: (error) => logger && logger.warn({ err: error }, 'hashing a session while its parts arrive failed; its commit will read the file'),
     limits: {
       partSizePolicy: { basePartSize: config.basePartSize, maxParts: config.maxParts },
@@ -81,12 +93,40 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     onWarning: (message, error) => logger && logger.warn({ err: error, issuer: config.oidc!.issuer }, message),
   });
   const metrics = new Metrics(() => metadata.countOpenSessions(now()));
+  deliveryMetrics(metrics.registry);
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const context: ApiContext = {
-    uploads, folders, tokens, applications: new Applications(metadata, tokens, now), credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
+    uploads, folders, tokens, webhooks, applications: new Applications(metadata, tokens, now), credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
     publicUrl: config.publicUrl, health, metrics, trustedProxy: trustedProxies(config.trustProxy),
   };
-  return { context, tokens, janitor, idp };
+  return { context, tokens, janitor, deliveries, idp };
+}
+
+/**
+ * The outbox (written by the core's steps), users' webhooks, and the worker that sends deliveries,
+ * nudged after each change. `deliveryMetrics` registers the outbox's metrics once the registry exists.
+ */
+function wireEvents(config: PartwayConfig, metadata: Stores['metadata'], logger: CoreLogger | false, now: () => number) {
+  const guard = new AddressGuard(config.webhooks.allowedHosts);
+  let metrics: DeliveryMetrics | undefined;
+  const hook = config.hook && { url: config.hook.url, events: config.hook.events };
+  const events = new EventOutbox({ hook, onRecorded: () => deliveries.nudge() });
+  const webhooks = new Webhooks({ metadata, events, now, checkAddress: async (address) => void await guard.resolve(address) });
+  const deliveries: DeliveryWorker = new DeliveryWorker({
+    metadata, keys: new WebhookKeys(metadata), guard, hookSecret: config.hook?.secret, concurrency: config.webhooks.concurrency, now,
+    timing: {
+      timeoutMs: config.webhooks.timeoutMs, retryForMs: config.webhooks.retryForMs, retryBaseMs: config.webhooks.retryBaseMs,
+      retryMaxMs: config.tuning.eventRetryMaxMs, pollMs: config.tuning.eventPollMs,
+    },
+    get metrics() {
+      return metrics;
+    },
+    onError: (error) => logger && logger.error({ err: error }, 'a webhook or hook delivery could not be recorded'),
+  });
+  const deliveryMetrics = (registry: import('prom-client').Registry) => {
+    metrics = new DeliveryMetrics(registry, () => metadata.deliveryBacklog(), now);
+  };
+  return { events, webhooks, deliveries, deliveryMetrics };
 }
 
 /** The API's options from the settings (the server's own are in `createPartway`). */
@@ -112,20 +152,21 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
   now: () => number = Date.now): Promise<Partway> {
   const tls = config.tls && await readCertificate(config.tls);
   const stores = await openStores(config);
-  const { context, tokens, janitor, idp } = await wireCore(config, stores, logger, now);
+  const { context, tokens, janitor, deliveries, idp } = await wireCore(config, stores, logger, now);
   const app = buildApp(context, {
     ...apiOptions(config), logger, keepAliveTimeoutMs: config.tuning.keepAliveTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, web: serveWebUploader,
     ...(tls ? { tls } : {}),
   });
 
   return {
-    app, stores, tokens, janitor,
+    app, stores, tokens, janitor, deliveries,
     async listen() {
       await repairAtStart(stores, janitor, logger);
       const address = await app.listen({ port: config.port, host: config.host });
       // Not awaited: an IdP that is down at start is logged, and its tokens are refused until it answers.
       void idp?.discover();
       janitor.start();
+      deliveries.start();
       return address;
     },
     async reloadCertificate() {
@@ -136,6 +177,7 @@ export async function createPartway(config: PartwayConfig, logger: Logger | fals
     async close() {
       await app.close();
       await janitor.stop();
+      await deliveries.stop();
       await stores.close();
     },
   };

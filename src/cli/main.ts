@@ -6,6 +6,7 @@ import type { Tokens } from '../core/tokens.js';
 import { boxDate } from '../http/present.js';
 import { registerClientCommands } from './client-commands.js';
 import { missingServerNodeOptions } from './node-options.js';
+import { registerWebhookKeysCommand } from './webhook-keys-command.js';
 
 // The server stack (Fastify, SQLite, ...) is loaded only by the commands that need it, so that
 // `partway upload` starts small and stays small.
@@ -169,6 +170,7 @@ application.command('revoke').description('revoke an application by its client i
     }
   });
 
+registerWebhookKeysCommand(program);
 registerClientCommands(program);
 
 program.parseAsync().catch((error: unknown) => {

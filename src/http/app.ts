@@ -23,6 +23,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { preflightRoutes } from './routes/preflight.js';
 import { uploadSessionRoutes } from './routes/upload-sessions.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /**
  * Every request header Box's clients send from a browser: the SDKs (`x-box-ua`, `as-user`,
@@ -174,6 +175,7 @@ export function registerApi(app: FastifyInstance, context: ApiContext, options: 
     folderRoutes(scope, context);
     preflightRoutes(scope, context);
     userRoutes(scope, context);
+    webhookRoutes(scope, context);
   };
   // Both prefixes in one scope: one caller check and one rate-limit budget for both.
   app.register(async (api) => {

@@ -6,6 +6,7 @@ import type { DownloadLinks } from '../core/download-links.js';
 import type { Folders } from '../core/folders.js';
 import type { Tokens } from '../core/tokens.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
+import type { Webhooks } from '../core/webhooks.js';
 import type { UserRecord } from '../core/model.js';
 import type { Metrics } from './metrics.js';
 import type { HealthChecks } from './routes/health.js';
@@ -21,6 +22,8 @@ export interface ApiContext {
   /** Who a bearer credential is: Partway's tokens, and the identity provider's when one is configured. */
   credentials: Authenticator;
   links: DownloadLinks;
+  /** Box's webhooks (V2), each user's own. */
+  webhooks: Webhooks;
   maxFileSize: number;
   /** The base URL clients see (no trailing slash); when unset, see `publicBase`. */
   publicUrl: string | undefined;
