@@ -73,8 +73,15 @@ for (const [subnet, bits] of [
   ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) NOT_PUBLIC.addSubnet(subnet, bits, 'ipv4');
 for (const [subnet, bits] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) NOT_PUBLIC.addSubnet(subnet, bits, 'ipv6');
+
+/**
+ * IPv4-mapped IPv6 addresses. (Kept apart: a BlockList matches IPv4 addresses against a rule for
+ * these too, which would make every IPv4 address look mapped.)
+ */
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 /** Whether an address is on the public internet (an IPv4-mapped IPv6 address is judged as its IPv4 one). */
 export function isPublic(address: string): boolean {
@@ -82,5 +89,7 @@ export function isPublic(address: string): boolean {
   if (mapped) return !NOT_PUBLIC.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
   if (family === 0) return false;
+  // A mapped address in hex (::ffff:7f00:1) is refused rather than decoded.
+  if (family === 6 && MAPPED.check(address, 'ipv6')) return false;
   return !NOT_PUBLIC.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
