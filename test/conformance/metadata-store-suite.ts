@@ -7,6 +7,7 @@ import {
   type TokenRecord, type ApplicationRecord, type BlobKey, type UploadSessionRecord, type UserRecord,
 } from '../../src/core/model.js';
 import type { MetadataStore } from '../../src/metadata/store.js';
+import { describeEventStore } from './event-store-suite.js';
 
 /**
  * The contract of MetadataStore (src/metadata/store.ts), run against any backend.
@@ -1417,6 +1418,8 @@ export function describeMetadataStore(
         await expect(store.ping()).resolves.toBeUndefined();
       });
     });
+
+    describeEventStore(() => store);
   });
 }
 
