@@ -17,11 +17,11 @@ describe('loadConfig', () => {
       jsonBodyLimit: 2 * MiB, corsOrigins: [],
       databaseUrl: undefined, s3: undefined, oidc: undefined, logLevel: 'info',
       tuning: {
-        garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000,
+        garbageLeaseMs: 600_000, sweepBatchSize: 100, keepAliveTimeoutMs: 72_000, partWriteLeaseMs: 1_860_000, eventPollMs: 1_000, eventRetryMaxMs: 3_600_000,
         oidcKeysCooldownMs: 30_000, oidcDiscoveryRetryMs: 10_000,
       },
       trustProxy: [], metricsToken: undefined,
-      webhooks: { allowedHosts: [], retryForMs: 86_400_000, timeoutMs: 30_000, concurrency: 16 },
+      webhooks: { allowedHosts: [], retryForMs: 86_400_000, retryBaseMs: 10_000, timeoutMs: 30_000, concurrency: 16 },
       hook: undefined,
     });
   });
