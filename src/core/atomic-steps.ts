@@ -5,7 +5,7 @@ import type {
   UploadSessionRecord,
 } from './model.js';
 import type { EventOutbox, ItemChange } from './event-outbox.js';
-import type { ItemEventFacts } from './event-model.js';
+import type { ItemEventFacts, WebhookRecord } from './event-model.js';
 
 /**
  * The steps where racing requests (or nodes) meet Box's rules: a name taken twice, a stale If-Match,
@@ -27,12 +27,15 @@ export class AtomicSteps {
    * One transaction whose changes may queue events (`record`), written in it; the sender is nudged
    * once it committed. (`work` may run again after a deadlock: the count starts over with it.)
    */
-  async #transact<T>(work: (tx: MetadataTransaction, record: (change: ItemChange) => Promise<void>) => Promise<T>): Promise<T> {
+  async #transact<T>(work: (tx: MetadataTransaction, record: (change: ItemChange) => Promise<void>,
+    webhookGone: (webhook: WebhookRecord, now: number) => Promise<void>) => Promise<T>): Promise<T> {
     let queued = 0;
     const result = await this.#metadata.transact((tx) => {
       queued = 0;
       return work(tx, async (change) => {
         if (this.#events) queued += await this.#events.record(tx, change);
+      }, async (webhook, now) => {
+        if (this.#events) queued += await this.#events.recordWebhookDeleted(tx, webhook, now);
       });
     });
     if (queued > 0) this.#events?.committed();
@@ -184,13 +187,19 @@ export class AtomicSteps {
 
   /**
    * Deletes for good a trashed item that was deleted itself (by its owner, or by the janitor when its
-   * time in the trash ran out), with everything that went with it; false if it is no such item.
+   * time in the trash ran out), with everything that went with it and the webhooks on them; false if
+   * it is no such item.
    */
   purgeTrashed(itemId: string, now: number): Promise<boolean> {
-    return this.#transact(async (tx, record) => {
+    return this.#transact(async (tx, record, webhookGone) => {
       const locked = await tx.lockItem(itemId);
       if (!locked || locked.item.trashedAt === undefined || locked.item.trashedWith !== undefined) return false;
       const path = await tx.ancestors(itemId);
+      // As on Box, a webhook goes with its target, and says so (WEBHOOK.DELETED) if it asked to.
+      for (const webhook of await tx.webhooksInTrashOf(itemId)) {
+        await tx.deleteWebhook(webhook.id);
+        await webhookGone(webhook, now);
+      }
       if (!(await tx.purgeTrashed(itemId))) return false;
       await record({ trigger: locked.item.type === 'file' ? 'FILE.DELETED' : 'FOLDER.DELETED', item: locked.item, path, now });
       return true;

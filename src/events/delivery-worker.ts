@@ -151,9 +151,9 @@ export class DeliveryWorker {
   }
 
   async #headers(delivery: DeliveryRecord, body: string): Promise<Record<string, string>> {
-    // Whole seconds: box-node-sdk refuses a timestamp even a fraction of a second ahead of its clock.
-    const timestamp = new Date(Math.floor(this.#now() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     if (delivery.kind === 'hook') {
+      // The blocking hooks' format (events/operator-hook.ts).
+      const timestamp = new Date(this.#now()).toISOString();
       const secret = this.#options.hookSecret;
       if (secret === undefined) throw new Error('The hook has no secret to sign with (PARTWAY_HOOK_SECRET)');
       return {
@@ -161,6 +161,8 @@ export class DeliveryWorker {
         'partway-hook-timestamp': timestamp, 'partway-hook-signature': signDelivery(secret, body, timestamp),
       };
     }
+    // Whole seconds: box-node-sdk refuses a timestamp even a fraction of a second ahead of its clock.
+    const timestamp = new Date(Math.floor(this.#now() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const ownerId = JSON.parse(delivery.facts).user.id as string;
     const keys = await this.#options.keys.keysOf(ownerId);
     return {

@@ -28,7 +28,8 @@ function webhookEvent(delivery: DeliveryRecord, facts: EventFacts): string {
 
 function hookBody(delivery: DeliveryRecord, facts: ItemEventFacts & { permanently?: boolean }): string {
   const common = {
-    event: delivery.trigger, delivery_id: delivery.id, created_at: boxDate(facts.createdAt),
+    // As the blocking hooks write it (events/operator-hook.ts): RFC 3339 UTC with milliseconds.
+    event: delivery.trigger, delivery_id: delivery.id, created_at: new Date(facts.createdAt).toISOString(),
     user: { id: facts.user.id, login: facts.user.name },
   };
   const item = facts.item;

@@ -162,6 +162,8 @@ export interface MetadataTransaction {
 
   /** Webhooks on any of these items (files or folders). */
   webhooksOn(targetIds: readonly string[]): Promise<WebhookRecord[]>;
+  /** Webhooks on a trashed item deleted itself, or on anything that went to the trash with it. */
+  webhooksInTrashOf(trashRootId: string): Promise<WebhookRecord[]>;
   /** The webhook, its row locked. */
   lockWebhook(id: string): Promise<WebhookRecord | undefined>;
   /** The webhook on this target that calls this address, if any. */

@@ -107,10 +107,13 @@ export function describeEventStore(store: () => MetadataStore): void {
       const top = await folder(alice, alice.rootFolderId, 'top');
       await webhookOn(alice, top.id, 'https://a.example/top');
       const file = await upload(alice, top.id, 'gone.txt');
+      const onFile = await webhookOn(alice, file.id, 'https://a.example/file', ['FOLDER.RENAMED'] as never);
       await claimAll(metadata);
       expect(await steps.trashItem({ itemId: file.id, ownerId: alice.id, recursive: false, now: T0 + 10 })).toHaveProperty('trashed');
       expect(await steps.purgeTrashed(file.id, T0 + 20)).toBe(true);
       expect(await steps.purgeTrashed(file.id, T0 + 30)).toBe(false);
+      // The webhook on the file went with it.
+      expect(await metadata.getWebhook(onFile.id)).toBeUndefined();
       const due = await claimAll(metadata, T0 + 100);
       expect(due.map((delivery) => delivery.trigger).sort()).toEqual(['FILE.DELETED', 'FILE.TRASHED', 'post-delete', 'post-delete']);
       const deleted = JSON.parse(due.find((delivery) => delivery.trigger === 'FILE.DELETED')!.facts);

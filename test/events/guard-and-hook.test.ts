@@ -75,7 +75,8 @@ describe('the operator hook\'s post-commit and post-delete', () => {
       expect(headers['content-type']).toBe('application/json');
       expect(headers['partway-hook-event']).toBe(delivery.json.event);
       expect(headers['partway-hook-delivery-id']).toBe(delivery.json.delivery_id);
-      expect(headers['partway-hook-timestamp']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      expect(headers['partway-hook-timestamp']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(delivery.json.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(headers['partway-hook-signature']).toBe(signDelivery(secret, delivery.body, headers['partway-hook-timestamp']!));
       expect(delivery.json.user).toEqual({ id: user.id, login: 'alice' });
     }

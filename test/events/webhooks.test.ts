@@ -207,6 +207,18 @@ describe.each(BACKENDS)('webhooks on %s', (_name, backend) => {
     await settle(500);
     expect(receiver.received.length).toBe(after);
   });
+
+  it('deletes a webhook with its target deleted for good, with WEBHOOK.DELETED', async () => {
+    const file = await uploadSmallFile(server, 'watched-then-gone.txt');
+    const webhook = await createWebhook({ id: file.id, type: 'file' }, ['FILE.TRASHED', 'WEBHOOK.DELETED']);
+    const start = receiver.received.length;
+    expect((await api('DELETE', `/files/${file.id}`)).status).toBe(204);
+    expect((await api('GET', `/webhooks/${webhook.id}`)).status).toBe(200);
+    expect((await api('DELETE', `/files/${file.id}/trash`)).status).toBe(204);
+    const got = await deliveriesFrom(start, 2);
+    expect(got.map((entry) => entry.json.trigger).sort()).toEqual(['FILE.TRASHED', 'WEBHOOK.DELETED']);
+    expect((await api('GET', `/webhooks/${webhook.id}`)).status).toBe(404);
+  });
 });
 
 /** A chunked upload (session, parts, commit) of a new file into `folderId`; the committed file's JSON. */

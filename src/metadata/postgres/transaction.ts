@@ -153,6 +153,12 @@ export class PostgresTransaction implements MetadataTransaction {
     return rows.map(toWebhook);
   }
 
+  async webhooksInTrashOf(trashRootId: string): Promise<WebhookRecord[]> {
+    const rows = (await this.#client.query(`SELECT * FROM webhooks WHERE target_id IN (SELECT id FROM items WHERE trash_root_id = $1)
+      ORDER BY id FOR UPDATE`, [trashRootId])).rows;
+    return rows.map(toWebhook);
+  }
+
   async lockWebhook(id: string): Promise<WebhookRecord | undefined> {
     const row = (await this.#client.query('SELECT * FROM webhooks WHERE id = $1 FOR UPDATE', [id])).rows[0];
     return row && toWebhook(row);

@@ -16,6 +16,7 @@ const SQL = {
   webhookByTarget: 'SELECT * FROM webhooks WHERE target_id = ? AND address = ?',
   webhooksOf: 'SELECT * FROM webhooks WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ?',
   webhooksOn: 'SELECT * FROM webhooks WHERE target_id IN (SELECT value FROM json_each(?)) ORDER BY id',
+  webhooksInTrash: 'SELECT * FROM webhooks WHERE target_id IN (SELECT id FROM items WHERE trash_root_id = ?) ORDER BY id',
   insertWebhook: `INSERT INTO webhooks (owner_id, target_type, target_id, address, triggers, created_at)
                   VALUES (@owner_id, @target_type, @target_id, @address, @triggers, @created_at)`,
   updateWebhook: 'UPDATE webhooks SET target_type = @target_type, target_id = @target_id, address = @address, triggers = @triggers WHERE id = @id',

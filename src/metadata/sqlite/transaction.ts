@@ -139,6 +139,10 @@ export class SqliteTransaction implements MetadataTransaction {
     return (this.#events.webhooksOn.all(JSON.stringify(targetIds.map(Number))) as Row[]).map(toWebhook);
   }
 
+  async webhooksInTrashOf(trashRootId: string): Promise<WebhookRecord[]> {
+    return (this.#events.webhooksInTrash.all(trashRootId) as Row[]).map(toWebhook);
+  }
+
   async lockWebhook(id: string): Promise<WebhookRecord | undefined> {
     const row = this.#events.webhookById.get(id) as Row | undefined;
     return row && toWebhook(row);
