@@ -23,15 +23,15 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** The folders in the user's root, by id (what the API shows happened). */
+/** The files and folders in the user's root, by id (what the API shows happened). */
 async function rootFolders(url: string, token: string): Promise<Set<string>> {
   const reply = await call('GET', `${url}/2.0/folders/0/items?limit=1000`, { token });
   expect(reply.status, reply.text).toBe(200);
-  return new Set(reply.json.entries.filter((entry: any) => entry.type === 'folder').map((entry: any) => entry.id as string));
+  return new Set(reply.json.entries.map((entry: any) => entry.id as string));
 }
 
 async function watchRoot(url: string, token: string, address: string): Promise<void> {
-  const reply = await call('POST', `${url}/2.0/webhooks`, { token, json: { target: { id: '0', type: 'folder' }, address, triggers: ['FOLDER.CREATED'] } });
+  const reply = await call('POST', `${url}/2.0/webhooks`, { token, json: { target: { id: '0', type: 'folder' }, address, triggers: ['FOLDER.CREATED', 'FILE.UPLOADED'] } });
   expect(reply.status, reply.text).toBe(201);
 }
 
@@ -39,14 +39,22 @@ async function watchRoot(url: string, token: string, address: string): Promise<v
 async function deliveredFolders(expected: Set<string>, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const seen = receiver.received.filter((entry) => entry.json?.trigger === 'FOLDER.CREATED').map((entry) => String(entry.json.source.id));
+    const seen = receiver.received.filter((entry) => ['FOLDER.CREATED', 'FILE.UPLOADED'].includes(entry.json?.trigger))
+      .map((entry) => String(entry.json.source.id));
     if ([...expected].every((id) => seen.includes(id)) || Date.now() > deadline) return seen;
     await settle(200);
   }
 }
 
+function simpleUpload(base: string, token: string, name: string): Promise<Response> {
+  const form = new FormData();
+  form.append('attributes', JSON.stringify({ name, parent: { id: '0' } }));
+  form.append('file', new Blob([Buffer.from(name)]), 'file');
+  return fetch(`${base}/api/2.0/files/content`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+}
+
 describe('events through SIGKILLs', () => {
-  it('loses no event and delivers none that did not happen when the server is killed during changes and deliveries', async () => {
+  it('loses no event and delivers none that did not happen when the server is killed during commits and deliveries', async () => {
     receiver.received.length = 0;
     // A slow receiver: deliveries are in flight when the kills come.
     receiver.delayMs = 150;
@@ -56,18 +64,28 @@ describe('events through SIGKILLs', () => {
     await watchRoot(server.url, token, address);
     let made = 0;
     for (let kill = 0; kill < 3; kill++) {
-      // Folders created in bursts; the kill lands in the middle of their commits and deliveries.
-      const burst = Array.from({ length: 15 }, () => call('POST', `${server.url}/2.0/folders`, {
-        token, json: { name: `f-${made++}`, parent: { id: '0' } },
-      }).catch(() => undefined));
-      await settle(40 + Math.floor(Math.random() * 120));
+      // Four clients create folders and upload files without pause until the kill lands among their
+      // commits and the deliveries.
+      let stopped = false;
+      const worker = async (base: string) => {
+        while (!stopped) {
+          const name = `f-${made++}`;
+          const reply = made % 2 === 0
+            ? await call('POST', `${base}/2.0/folders`, { token, json: { name, parent: { id: '0' } } }).catch(() => undefined)
+            : await simpleUpload(base, token, name).catch(() => undefined);
+          if (!reply) return;
+        }
+      };
+      const clients = [1, 2, 3, 4].map(() => worker(server.url));
+      await settle(400 + Math.floor(Math.random() * 400));
       server.child.kill('SIGKILL');
+      stopped = true;
       await waitForExit(server.child);
-      await Promise.all(burst);
+      await Promise.all(clients);
       server = await spawnServer(env);
     }
     const happened = await rootFolders(server.url, token);
-    expect(happened.size).toBeGreaterThan(0);
+    expect(happened.size).toBeGreaterThan(3);
     // The leases the killed processes held run out (attempt timeout + 5 s), then their deliveries are sent.
     const seen = await deliveredFolders(happened, 30_000);
     server.child.kill('SIGTERM');
@@ -75,7 +93,7 @@ describe('events through SIGKILLs', () => {
     expect(new Set(seen)).toEqual(happened);
     const duplicates = seen.length - new Set(seen).size;
     // At least once: a delivery whose answer was lost to a kill is sent again (same delivery id).
-    console.log(`SIGKILL test: ${happened.size} folders created, ${seen.length} deliveries, ${duplicates} repeated after a kill`);
+    console.log(`SIGKILL test: ${happened.size} folders and files created, ${seen.length} deliveries, ${duplicates} repeated after a kill`);
   }, 120_000);
 });
 
