@@ -107,3 +107,37 @@ describe('the operator hook\'s events are chosen', () => {
     }
   });
 });
+
+describe('a receiver that never answers 2xx', () => {
+  it('is retried for PARTWAY_EVENT_RETRY_FOR, then the delivery is recorded as failed', async () => {
+    const receiver = new Receiver();
+    receiver.answer = () => 503;
+    const address = await receiver.start();
+    const server = await startServer({ webhookAllowedHosts: '127.0.0.1', eventRetryBase: '50', eventRetryFor: '1' });
+    try {
+      const folder = await createFolder(server, 'never');
+      const made = await call('POST', `${server.api}/webhooks`, {
+        token: server.token, json: { target: { id: folder.id, type: 'folder' }, address, triggers: ['FOLDER.RENAMED'] },
+      });
+      expect(made.status, made.text).toBe(201);
+      expect((await call('PUT', `${server.api}/folders/${folder.id}`, { token: server.token, json: { name: 'never-2' } })).status).toBe(200);
+      const deadline = Date.now() + 10_000;
+      let metrics = '';
+      while (!/partway_webhook_deliveries_total\{outcome="failed",kind="webhook"\} 1/.test(metrics) && Date.now() < deadline) {
+        await settle(200);
+        metrics = (await call('GET', `${server.url}/metrics`, { token: null })).text;
+      }
+      expect(metrics).toMatch(/partway_webhook_deliveries_total\{outcome="failed",kind="webhook"\} 1/);
+      expect(metrics).toMatch(/partway_webhook_queue_depth 0/);
+      // Several attempts, all with the one delivery id; none after it failed.
+      const attempts = receiver.received.length;
+      expect(attempts).toBeGreaterThan(2);
+      expect(new Set(receiver.received.map((entry) => entry.headers['box-delivery-id'])).size).toBe(1);
+      await settle(500);
+      expect(receiver.received.length).toBe(attempts);
+    } finally {
+      await server.close();
+      await receiver.close();
+    }
+  });
+});
