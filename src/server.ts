@@ -71,7 +71,8 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
   const links = await DownloadLinks.create(metadata, config.downloadLinkTtlMs, now);
   // The operator's blocking hooks (pre-create, pre-commit); without a hook every upload passes.
   const gate = config.hook ? new OperatorHook(config.hook, links, logger) : OPEN_GATE;
-  const { events, webhooks, deliveries, deliveryMetrics } = wireEvents(config, metadata, logger, now);
+  const metrics = new Metrics(() => metadata.countOpenSessions(now()));
+  const { events, webhooks, deliveries } = wireEvents(config, metadata, metrics, logger, now);
   const folders = new Folders({ metadata, blobs, now, onGarbage, storageQuota: config.storageQuota, gate, events });
   const uploads = new UploadSessions({
     metadata, blobs, folders, now, onGarbage, gate, events,
@@ -92,8 +93,6 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     settings: config.oidc, metadata, now, timing: { keysCooldownMs: config.tuning.oidcKeysCooldownMs, discoveryRetryMs: config.tuning.oidcDiscoveryRetryMs },
     onWarning: (message, error) => logger && logger.warn({ err: error, issuer: config.oidc!.issuer }, message),
   });
-  const metrics = new Metrics(() => metadata.countOpenSessions(now()));
-  deliveryMetrics(metrics.registry);
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
   const context: ApiContext = {
     uploads, folders, tokens, webhooks, applications: new Applications(metadata, tokens, now), credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
@@ -102,13 +101,9 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
   return { context, tokens, janitor, deliveries, idp };
 }
 
-/**
- * The outbox (written by the core's steps), users' webhooks, and the worker that sends deliveries,
- * nudged after each change. `deliveryMetrics` registers the outbox's metrics once the registry exists.
- */
-function wireEvents(config: PartwayConfig, metadata: Stores['metadata'], logger: CoreLogger | false, now: () => number) {
+/** The outbox (written by the core's steps), users' webhooks, and the worker that sends deliveries, nudged after each change. */
+function wireEvents(config: PartwayConfig, metadata: Stores['metadata'], metrics: Metrics, logger: CoreLogger | false, now: () => number) {
   const guard = new AddressGuard(config.webhooks.allowedHosts);
-  let metrics: DeliveryMetrics | undefined;
   const hook = config.hook && { url: config.hook.url, events: config.hook.events };
   const events = new EventOutbox({ hook, onRecorded: () => deliveries.nudge() });
   const webhooks = new Webhooks({ metadata, events, now, checkAddress: async (address) => void await guard.resolve(address) });
@@ -118,15 +113,13 @@ function wireEvents(config: PartwayConfig, metadata: Stores['metadata'], logger:
       timeoutMs: config.webhooks.timeoutMs, retryForMs: config.webhooks.retryForMs, retryBaseMs: config.webhooks.retryBaseMs,
       retryMaxMs: config.tuning.eventRetryMaxMs, pollMs: config.tuning.eventPollMs,
     },
-    get metrics() {
-      return metrics;
-    },
+    metrics: new DeliveryMetrics(metrics.registry, () => metadata.deliveryBacklog(), now),
     onError: (error) => logger && logger.error({ err: error }, 'a webhook or hook delivery could not be recorded'),
+    // The address is not logged: a user's may carry a secret of theirs in its query.
+    onFailed: (delivery, reason) => logger && logger.warn({ deliveryId: delivery.id, kind: delivery.kind, webhookId: delivery.webhookId, trigger: delivery.trigger, reason },
+      'a delivery failed for good'),
   });
-  const deliveryMetrics = (registry: import('prom-client').Registry) => {
-    metrics = new DeliveryMetrics(registry, () => metadata.deliveryBacklog(), now);
-  };
-  return { events, webhooks, deliveries, deliveryMetrics };
+  return { events, webhooks, deliveries };
 }
 
 /** The API's options from the settings (the server's own are in `createPartway`). */

@@ -31,6 +31,8 @@ export interface DeliveryWorkerOptions {
   now?: () => number;
   random?: () => number;
   onError?: (error: unknown) => void;
+  /** A delivery recorded as failed: its retry time ran out, or its address was refused. */
+  onFailed?: (delivery: DeliveryRecord, reason: string) => void;
 }
 
 /**
@@ -118,6 +120,7 @@ export class DeliveryWorker {
     if (outcome instanceof AddressRefused || now + delay > delivery.createdAt + timing.retryForMs) {
       await metadata.settleDelivery(delivery.id, { state: 'failed', at: now, error: String(outcome) });
       metrics?.deliveries.inc({ outcome: 'failed', kind: delivery.kind });
+      this.#options.onFailed?.(delivery, String(outcome));
       return;
     }
     await metadata.settleDelivery(delivery.id, { state: 'pending', dueAt: now + delay, error: String(outcome) });
