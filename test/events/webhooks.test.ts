@@ -208,6 +208,32 @@ describe.each(BACKENDS)('webhooks on %s', (_name, backend) => {
     expect(receiver.received.length).toBe(after);
   });
 
+  it('answers bad input with Box errors, never a 500', async () => {
+    const folder = await createFolder(server, 'hostile');
+    const target = { id: folder.id, type: 'folder' };
+    const cases: Array<[string, string, unknown, number]> = [
+      ['POST', '/webhooks', { target, address, triggers: 'FILE.UPLOADED' }, 400],
+      ['POST', '/webhooks', { target: { id: {}, type: 'folder' }, address, triggers: ['FILE.UPLOADED'] }, 400],
+      ['POST', '/webhooks', { target: { id: folder.id, type: 'user' }, address, triggers: ['FILE.UPLOADED'] }, 400],
+      ['POST', '/webhooks', { target, address: 'not a url', triggers: ['FILE.UPLOADED'] }, 400],
+      ['POST', '/webhooks', { target, address: `${address}/${'x'.repeat(3000)}`, triggers: ['FILE.UPLOADED'] }, 400],
+      ['POST', '/webhooks', { target, address, triggers: [] }, 400],
+      ['POST', '/webhooks', { target: { id: 'abc', type: 'file' }, address, triggers: ['FILE.UPLOADED'] }, 404],
+      ['GET', '/webhooks?marker=abc', undefined, 400],
+      ['GET', '/webhooks?limit=0', undefined, 400],
+      ['GET', '/webhooks?limit=-1', undefined, 400],
+      ['GET', '/webhooks/abc', undefined, 404],
+      ['GET', `/webhooks/${'9'.repeat(30)}`, undefined, 404],
+      ['PUT', '/webhooks/abc', { triggers: ['FILE.UPLOADED'] }, 404],
+      ['DELETE', '/webhooks/99999999', undefined, 404],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const reply = await api(method, path, body);
+      expect(reply.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}: ${reply.text}`).toBe(status);
+      expect(reply.json).toMatchObject({ type: 'error', status });
+    }
+  });
+
   it('deletes a webhook with its target deleted for good, with WEBHOOK.DELETED', async () => {
     const file = await uploadSmallFile(server, 'watched-then-gone.txt');
     const webhook = await createWebhook({ id: file.id, type: 'file' }, ['FILE.TRASHED', 'WEBHOOK.DELETED']);
