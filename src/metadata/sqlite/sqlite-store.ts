@@ -356,6 +356,8 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async claimDeliveries(now: Millis, leaseMs: number, limit: number): Promise<DeliveryRecord[]> {
+    // Each node polls every second: while nothing is due that is a read, not a write and its fsync.
+    if (!(await this.#read(() => this.#events.deliveriesDue.get(now, now, 1) !== undefined))) return [];
     return this.#write(() => this.#db.transaction(() => {
       const rows = this.#events.deliveriesDue.all(now, now, limit) as Row[];
       for (const row of rows) this.#events.leaseDelivery.run(now + leaseMs, row.id);
