@@ -5,37 +5,14 @@
  * add-key` run as the real CLI. The SDK signs `aud` = Box's token URL and sends no `kid` (see
  * src/core/jwt-grant.ts); it asks for a new token when a request answers 401 (networking/retries.ts).
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoxCcgAuth, BoxClient, BoxJwtAuth, CcgConfig, JwtConfig } from 'box-node-sdk';
 import type { Authentication } from 'box-node-sdk/networking/auth';
 import { startServer, type TestServer } from '../helpers/partway.js';
+import { createJwtApp as createApp, KEY_PASSPHRASE as PASSPHRASE, type JwtApp as App } from '../helpers/applications.js';
 import { runCli } from '../helpers/process.js';
 import { PART_SIZE, RequestLog, digestStream, partLayout, scratchDir, shape, streamOf, type Scratch } from './support.js';
-
-const PASSPHRASE = 'correct horse battery staple';
-
-interface App { clientId: string; clientSecret: string; userId: string; keyId: string; privateKey: string }
-
-/** An application made as an operator would: `partway app create`, then `app add-key` with a new RSA key pair. */
-async function createApp(server: TestServer, user: string): Promise<App> {
-  const env = { PARTWAY_DATA_DIR: server.dataDir };
-  const created = await runCli(['app', 'create', '--user', user], env);
-  const fields = Object.fromEntries(created.stdout.trim().split('\n').map((line) => line.split('\t') as [string, string]));
-  // Box's developer console hands out an encrypted PKCS#8 key; both SDKs ask for its passphrase.
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE },
-  });
-  const publicKeyFile = join(server.dataDir, `${user}.pub.pem`);
-  await writeFile(publicKeyFile, publicKey);
-  const keyId = (await runCli(['app', 'add-key', '--app', fields.client_id!, '--public-key', publicKeyFile], env)).stdout.trim();
-  return { clientId: fields.client_id!, clientSecret: fields.client_secret!, userId: fields.user_id!, keyId, privateKey };
-}
 
 /** The config JSON Box's developer console downloads for a JWT app, filled in for `app` and a subject. */
 function boxConfigJson(app: App, subject: { enterpriseID?: string; userID?: string }): string {
