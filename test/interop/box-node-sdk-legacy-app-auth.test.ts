@@ -6,6 +6,7 @@
  * `kid`, sets `aud` to Box's token URL, and sends `client_id`/`client_secret` with every grant.
  */
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import BoxSDK from 'box-node-sdk-legacy';
@@ -93,5 +94,33 @@ describe('legacy box-node-sdk v3 app auth (JWT and client credentials) against P
     await runCli(['app', 'revoke', doomed.clientId], { PARTWAY_DATA_DIR: server.dataDir });
     const client = sdkFor(server, doomed).getAppAuthClient('user', doomed.userId);
     await expect(client.users.get(client.CURRENT_USER_ID)).rejects.toMatchObject({ statusCode: 400, response: { body: { error: 'invalid_client' } } });
+  });
+});
+
+describe('legacy box-node-sdk v3 app auth across token expiry (PARTWAY_ACCESS_TOKEN_LIFETIME=2)', () => {
+  let server: TestServer;
+  let log: RequestLog;
+  beforeAll(async () => {
+    server = await startServer({ accessTokenLifetime: '2' });
+    log = new RequestLog(server.partway.app.server);
+  });
+  afterAll(async () => {
+    log?.detach();
+    await server?.close();
+  });
+
+  it('asks for a new token ahead of expiry (its 3-minute margin: here before each request), so no request meets an expired one', async () => {
+    const app = await createJwtApp(server, 'legacy-short');
+    for (const client of [sdkFor(server, app).getAppAuthClient('user', app.userId), sdkFor(server, app).getCCGClientForUser(app.userId)]) {
+      const mark = log.mark();
+      for (let round = 0; round < 2; round++) {
+        expect(await client.users.get(client.CURRENT_USER_ID)).toMatchObject({ id: app.userId });
+        await sleep(2100);
+      }
+      expect(await client.users.get(client.CURRENT_USER_ID)).toMatchObject({ id: app.userId });
+      const requests = log.since(mark);
+      expect(requests.map((request) => `${request.url} ${request.status}`)).toEqual(
+        Array.from({ length: 3 }, () => ['/oauth2/token 200', '/2.0/users/me 200']).flat());
+    }
   });
 });

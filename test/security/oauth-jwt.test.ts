@@ -5,7 +5,9 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdvancingClock, call, startServer, type Reply, type TestServer } from '../helpers/partway.js';
-import { runCli } from '../helpers/process.js';
+import { runCli, spawnServer, waitForExit } from '../helpers/process.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** What Box's SDKs put in `aud`, whatever base URL they were given. */
@@ -173,6 +175,25 @@ describe('POST /oauth2/token with Box\'s JWT grant (jwt-bearer), and `partway ap
     expectRefusal(await jwtGrant(app, 'not.a.jwt'), 'invalid_grant', 'garbage');
   });
 
+  it('hostile assertions and bodies get a 4xx answer, never a 500 or a hang', async () => {
+    const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+    const forged = [
+      `${b64({ alg: 'RS256', kid: keyId, crit: ['exp'] })}.${b64(claimsFor(app))}.${b64('x')}`,
+      `${b64({ alg: 'RS256', kid: { toString: 1 } })}.${b64(claimsFor(app))}.${b64('x')}`,
+      `${b64('[]')}.${b64('[]')}.`,
+      `${b64({ alg: 'RS256' })}.${b64('not json')}.${b64('x')}`,
+      '.'.repeat(5000),
+      'x'.repeat(12_000),
+    ];
+    for (const assertion of forged) expectRefusal(await jwtGrant(app, assertion), 'invalid_grant', assertion.slice(0, 40));
+    const huge = await requestToken({ grant_type: JWT_BEARER, assertion: 'x'.repeat(64 * 1024), client_id: app.clientId, client_secret: app.clientSecret });
+    expect(huge.status).toBe(413);
+    const mangled = await call('POST', `${server.url}/oauth2/token`, {
+      token: null, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=%zz&assertion=%E0%A4%A',
+    });
+    expect(mangled.status).toBe(400);
+  });
+
   it('asks for the app\'s client id and secret beside the assertion, as Box does', async () => {
     const assertion = () => sign(claimsFor(app), key.privateKey, { kid: keyId });
     expectRefusal(await jwtGrant(app, await assertion(), { client_secret: 'x'.repeat(32) }), 'invalid_client', 'wrong secret');
@@ -262,5 +283,43 @@ describe('POST /oauth2/token is rate limited per client address, across its path
     expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
     // The API's own budget is separate: a good token still works.
     expect((await call('GET', `${server.api}/users/me`, { token: server.token })).status).toBe(200);
+  });
+});
+
+describe('a `partway serve` process logging at its most verbose level (trace)', () => {
+  it('never logs a client secret, an assertion or an access token, whichever grant and whatever is refused', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'partway-oauth-log-'));
+    const env = { PARTWAY_DATA_DIR: dataDir };
+    const server = await spawnServer({ ...env, PARTWAY_LOG_LEVEL: 'trace' });
+    try {
+      const { stdout } = await runCli(['app', 'create', '--user', 'logged-robot'], env);
+      const fields = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('\t') as [string, string]));
+      const app: CreatedApp = { clientId: fields.client_id!, clientSecret: fields.client_secret!, userId: fields.user_id! };
+      const pair = rsaKeyPair();
+      await writeFile(join(dataDir, 'key.pem'), pair.publicPem);
+      const kid = (await runCli(['app', 'add-key', '--app', app.clientId, '--public-key', join(dataDir, 'key.pem')], env)).stdout.trim();
+      const post = (form: Record<string, string>) => call('POST', `${server.url}/oauth2/token`, {
+        token: null, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(),
+      });
+      const assertion = await sign(claimsFor(app), pair.privateKey, { kid });
+      const jwt = await post({ grant_type: JWT_BEARER, assertion, client_id: app.clientId, client_secret: app.clientSecret });
+      expect((await post({ grant_type: JWT_BEARER, assertion, client_id: app.clientId, client_secret: app.clientSecret })).status).toBe(400);
+      const ccg = await post({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret, box_subject_type: 'enterprise' });
+      const wrongSecret = `${app.clientSecret.slice(0, -1)}${app.clientSecret.endsWith('a') ? 'b' : 'a'}`;
+      expect((await post({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: wrongSecret, box_subject_type: 'enterprise' })).status).toBe(400);
+      const tokens = [jwt.json.access_token as string, ccg.json.access_token as string];
+      for (const token of tokens) expect((await call('GET', `${server.url}/2.0/users/me`, { token })).status).toBe(200);
+      expect((await call('GET', `${server.url}/2.0/users/me`, { token: `${tokens[0]!.slice(0, -1)}x` })).status).toBe(401);
+
+      const logs = server.output();
+      // Each request is logged (its URL, not its body or Authorization header).
+      expect(logs.match(/"url":"\/oauth2\/token"/g)?.length).toBeGreaterThanOrEqual(4);
+      const secrets = [app.clientSecret, wrongSecret, assertion.split('.')[2]!, assertion, ...tokens.map((token) => token.split('_')[2]!)];
+      for (const secret of secrets) expect(logs).not.toContain(secret);
+    } finally {
+      server.child.kill('SIGTERM');
+      await waitForExit(server.child);
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
