@@ -301,8 +301,11 @@ describe('a `partway serve` process logging at its most verbose level (trace)', 
       const post = (form: Record<string, string>) => call('POST', `${server.url}/oauth2/token`, {
         token: null, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString(),
       });
-      const assertion = await sign(claimsFor(app), pair.privateKey, { kid });
+      // This server reads the real clock, not the one the tests above moved on.
+      const realNow = Math.floor(Date.now() / 1000);
+      const assertion = await sign(claimsFor(app, { exp: realNow + 30, iat: realNow }), pair.privateKey, { kid });
       const jwt = await post({ grant_type: JWT_BEARER, assertion, client_id: app.clientId, client_secret: app.clientSecret });
+      expect(jwt.status).toBe(200);
       expect((await post({ grant_type: JWT_BEARER, assertion, client_id: app.clientId, client_secret: app.clientSecret })).status).toBe(400);
       const ccg = await post({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret, box_subject_type: 'enterprise' });
       const wrongSecret = `${app.clientSecret.slice(0, -1)}${app.clientSecret.endsWith('a') ? 'b' : 'a'}`;
