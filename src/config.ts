@@ -67,6 +67,8 @@ export const SETTINGS = [
   // Security settings (issue 13).
   { key: 'trustProxy', env: 'PARTWAY_TRUST_PROXY', flag: '--trust-proxy', default: undefined, description: 'Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-Proto/-Host/-For are believed; default: none' },
   { key: 'metricsToken', env: 'PARTWAY_METRICS_TOKEN', flag: '--metrics-token', default: undefined, description: 'Bearer token /metrics asks for; default: none needed' },
+  // OAuth 2.0 applications (issue 16).
+  { key: 'accessTokenLifetime', env: 'PARTWAY_ACCESS_TOKEN_LIFETIME', flag: '--access-token-lifetime', default: '3600', description: 'Seconds an access token from /oauth2/token works (every grant; Box\'s is an hour)' },
   // Events: Box webhooks and the operator's hook (issue 15).
   { key: 'webhookAllowedHosts', env: 'PARTWAY_WEBHOOK_ALLOWED_HOSTS', flag: '--webhook-allowed-hosts', default: undefined, description: 'Comma-separated host names, addresses or CIDR ranges that webhooks may call besides public https addresses (plain http allowed to them); default: none' },
   { key: 'eventRetryFor', env: 'PARTWAY_EVENT_RETRY_FOR', flag: '--event-retry-for', default: String(24 * 3600), description: 'Seconds a webhook or post-commit hook delivery is retried (exponential backoff with jitter) before it is recorded as failed' },
@@ -111,6 +113,10 @@ export interface Tuning {
   eventPollMs: number;
   /** The longest wait between two attempts at a delivery. */
   eventRetryMaxMs: number;
+  /** How long expired access tokens (still listed by `token list`) and used JWT assertion ids are kept before the janitor deletes them. */
+  expiredCredentialRetentionMs: number;
+  /** Clock skew allowed between an application and Partway when checking a JWT assertion's `exp` and `iat`. */
+  assertionClockSkewMs: number;
 }
 
 export interface PartwayConfig {
@@ -130,6 +136,8 @@ export interface PartwayConfig {
   rateLimitPerMinute: number;
   /** How long an upload session lives before it expires. */
   sessionLifetimeMs: number;
+  /** How long an access token from `/oauth2/token` works, whatever the grant (Box's: an hour). */
+  accessTokenLifetimeMs: number;
   commitRetryAfterSeconds: number;
   downloadLinkTtlMs: number;
   trashLifetimeMs: number;
@@ -241,6 +249,7 @@ export function loadConfig(flags: Partial<Record<SettingKey, string>>, env: Node
     maxOpenSessions: integer('maxOpenSessions', 0) || null,
     rateLimitPerMinute: integer('rateLimit', 0),
     sessionLifetimeMs: integer('sessionLifetime', 1) * 1000,
+    accessTokenLifetimeMs: integer('accessTokenLifetime', 1) * 1000,
     commitRetryAfterSeconds: integer('commitRetryAfter', 0),
     downloadLinkTtlMs: integer('downloadLinkTtl', 1) * 1000,
     trashLifetimeMs: integer('trashLifetime', 0) * 1000,
@@ -282,6 +291,10 @@ function tuningFor(requestTimeoutMs: number): Tuning {
     partWriteLeaseMs: Math.max(requestTimeoutMs, 60_000) + 60_000,
     eventPollMs: 1_000,
     eventRetryMaxMs: 3_600_000,
+    // A day: long enough to see in `token list` what was used yesterday; one row per grant piles up otherwise.
+    expiredCredentialRetentionMs: 24 * 3600_000,
+    // Box's SDKs sign with exp 30 s ahead; a few seconds cover clocks that NTP keeps close.
+    assertionClockSkewMs: 10_000,
   };
 }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type BaseLogger, type Logger } from 'pino';
 import type { PartwayConfig, TlsFiles } from './config.js';
 import { Applications } from './core/applications.js';
+import { JwtGrant } from './core/jwt-grant.js';
 import { BearerCredentials } from './core/bearer-credentials.js';
 import { DownloadLinks } from './core/download-links.js';
 import { Folders } from './core/folders.js';
@@ -63,7 +64,7 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
   const { metadata, blobs } = stores;
   const janitor = new Janitor(metadata, blobs, {
     intervalMs: config.sweepIntervalMs, leaseMs: config.tuning.garbageLeaseMs, batchSize: config.tuning.sweepBatchSize,
-    trashLifetimeMs: config.trashLifetimeMs,
+    trashLifetimeMs: config.trashLifetimeMs, expiredCredentialRetentionMs: config.tuning.expiredCredentialRetentionMs,
     onError: (error) => logger && logger.error({ err: error }, 'sweep failed'),
     purge: (itemId) => folders.purgeExpired(itemId),
   }, now);
@@ -94,8 +95,10 @@ export async function wireCore(config: PartwayConfig, stores: Stores, logger: Co
     onWarning: (message, error) => logger && logger.warn({ err: error, issuer: config.oidc!.issuer }, message),
   });
   const health = { database: () => metadata.ping(), storage: () => blobs.check() };
+  const applications = new Applications(metadata, tokens, now, config.accessTokenLifetimeMs);
+  const jwtGrant = new JwtGrant(metadata, applications, config.tuning.assertionClockSkewMs, now);
   const context: ApiContext = {
-    uploads, folders, tokens, webhooks, applications: new Applications(metadata, tokens, now), credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
+    uploads, folders, tokens, webhooks, applications, jwtGrant, credentials: new BearerCredentials(tokens, idp), links, maxFileSize: config.maxFileSize,
     publicUrl: config.publicUrl, health, metrics, trustedProxy: trustedProxies(config.trustProxy),
   };
   return { context, tokens, janitor, deliveries, idp };

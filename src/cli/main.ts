@@ -140,7 +140,7 @@ async function withApplications<T>(flags: { dataDir?: string; databaseUrl?: stri
   }
 }
 
-const application = program.command('app').description('manage OAuth 2.0 applications (client credentials grant)');
+const application = program.command('app').description('manage OAuth 2.0 applications (client credentials and JWT grants)');
 application.command('create').description('create an application acting as a user (created if new); prints its client id and secret')
   .requiredOption('--user <name>', 'user name')
   .addOption(dataDirOption())
@@ -149,7 +149,7 @@ application.command('create').description('create an application acting as a use
     const created = await withApplications(flags, (applications) => applications.create(flags.user));
     process.stdout.write(`client_id\t${created.clientId}\nclient_secret\t${created.clientSecret}\nuser_id\t${created.user.id}\n`);
   });
-application.command('list').description('list applications (ids only: secrets are not stored)')
+application.command('list').description('list applications and their public keys (ids only: secrets are not stored)')
   .addOption(dataDirOption())
   .addOption(databaseOption())
   .action(async (flags: { dataDir?: string; databaseUrl?: string }) => {
@@ -157,15 +157,39 @@ application.command('list').description('list applications (ids only: secrets ar
     for (const entry of list) {
       const state = entry.revokedAt === null ? 'active' : `revoked ${boxDate(entry.revokedAt)}`;
       process.stdout.write(`${entry.id}\t${entry.userName}\tuser ${entry.userId}\tcreated ${boxDate(entry.createdAt)}\t${state}\n`);
+      for (const key of entry.keys) process.stdout.write(`\tkey ${key.id}\tadded ${boxDate(key.createdAt)}\n`);
     }
   });
-application.command('revoke').description('revoke an application by its client id (tokens it was given run out within the hour)')
+application.command('revoke').description('revoke an application by its client id, and at once every access token it was given')
   .argument('<id>', 'client id as `app list` shows it')
   .addOption(dataDirOption())
   .addOption(databaseOption())
   .action(async (id: string, flags: { dataDir?: string; databaseUrl?: string }) => {
     if (!(await withApplications(flags, (applications) => applications.revoke(id)))) {
       process.stderr.write(`No active application ${id}\n`);
+      process.exitCode = 1;
+    }
+  });
+application.command('add-key').description('register an RSA public key (PEM) for the JWT grant; prints its key id (the JWT header\'s kid)')
+  .requiredOption('--app <id>', 'client id')
+  .requiredOption('--public-key <file>', 'PEM file of the RSA public key (2048 bits or more)')
+  .option('--key-id <id>', 'the key\'s id (default: a new one)')
+  .addOption(dataDirOption())
+  .addOption(databaseOption())
+  .action(async (flags: { app: string; publicKey: string; keyId?: string; dataDir?: string; databaseUrl?: string }) => {
+    const { readFile } = await import('node:fs/promises');
+    const pem = await readFile(flags.publicKey, 'utf8');
+    const key = await withApplications(flags, (applications) => applications.addKey(flags.app, pem, flags.keyId));
+    process.stdout.write(`${key.id}\n`);
+  });
+application.command('remove-key').description('remove one of an application\'s public keys: assertions it signs are refused from now on')
+  .requiredOption('--app <id>', 'client id')
+  .requiredOption('--key-id <id>', 'key id as `app list` shows it')
+  .addOption(dataDirOption())
+  .addOption(databaseOption())
+  .action(async (flags: { app: string; keyId: string; dataDir?: string; databaseUrl?: string }) => {
+    if (!(await withApplications(flags, (applications) => applications.removeKey(flags.app, flags.keyId)))) {
+      process.stderr.write(`Application ${flags.app} has no key ${flags.keyId}\n`);
       process.exitCode = 1;
     }
   });

@@ -8,6 +8,8 @@ export interface JanitorOptions {
   batchSize: number;
   /** How long a deleted item stays in the trash before it is deleted for good; absent: kept until the user empties it. */
   trashLifetimeMs?: number | undefined;
+  /** How long expired access tokens and used assertion ids are kept before they are deleted; absent: kept. */
+  expiredCredentialRetentionMs?: number | undefined;
   onError?: (error: unknown) => void;
   /** Deletes a trashed item for good with its events (Folders.purgeExpired); the store's own purge otherwise. */
   purge?: (itemId: string) => Promise<boolean>;
@@ -15,7 +17,7 @@ export interface JanitorOptions {
 
 /**
  * Reclaims bytes no record needs: marks sessions past their expiry as expired, deletes for good what
- * stayed in the trash past its lifetime, then deletes the uploads and blobs queued as garbage (by
+ * stayed in the trash past its lifetime, deletes access tokens and assertion ids long expired, then deletes the uploads and blobs queued as garbage (by
  * aborts, expiries and deletions for good). Entries are leased,
  * so several nodes can sweep at once without doing the same work, and a crash only delays it.
  */
@@ -69,6 +71,11 @@ export class Janitor {
     let reclaimed = 0;
     for (let batch; (batch = await this.#metadata.expireSessions(this.#now(), this.#options.batchSize)) > 0;) expired += batch;
     if (this.#options.trashLifetimeMs !== undefined) await this.#emptyOldTrash(this.#now() - this.#options.trashLifetimeMs);
+    // Every grant leaves a token row behind; without this they would pile up for ever.
+    if (this.#options.expiredCredentialRetentionMs !== undefined) {
+      const before = this.#now() - this.#options.expiredCredentialRetentionMs;
+      while (await this.#metadata.purgeExpiredCredentials(before, this.#options.batchSize) > 0);
+    }
     for (;;) {
       const garbage = await this.#metadata.claimGarbage(this.#now(), this.#options.leaseMs, this.#options.batchSize);
       if (garbage.length === 0) break;

@@ -44,6 +44,8 @@ export interface TokenRecord {
   revokedAt: Millis | null;
   /** When the token stops working (tokens issued by `/oauth2/token`); absent for tokens that never expire. */
   expiresAt?: Millis;
+  /** The application it was granted to (revoking the application revokes it); absent for `partway token create`'s. */
+  applicationId?: string;
 }
 
 /** An OAuth 2.0 client (client credentials grant) that acts as one user. */
@@ -55,6 +57,16 @@ export interface ApplicationRecord {
   secretHash: string;
   createdAt: Millis;
   revokedAt: Millis | null;
+}
+
+/** A public key that checks an application's JWT assertions (Box's JWT grant); an application may have several. */
+export interface ApplicationKeyRecord {
+  applicationId: string;
+  /** The key's id, as a JWT header's `kid` names it (Box's "public key id"). */
+  id: string;
+  /** The RSA public key, PEM (SPKI). */
+  publicKeyPem: string;
+  createdAt: Millis;
 }
 
 export interface FolderRecord {

@@ -24,14 +24,18 @@ export class Tokens {
     return { ...(await this.issue(user.id)), user };
   }
 
-  /** A new token for an existing user, working for `lifetimeMs` when given (else until revoked). */
-  async issue(userId: string, lifetimeMs?: number): Promise<{ token: string; record: TokenRecord }> {
+  /**
+   * A new token for an existing user, working for `lifetimeMs` when given (else until revoked), and
+   * revoked with the application it was granted to, if any.
+   */
+  async issue(userId: string, lifetimeMs?: number, applicationId?: string): Promise<{ token: string; record: TokenRecord }> {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const now = this.#now();
     const record: TokenRecord = {
       id, userId, secretHash: hashSecret(secret), createdAt: now, revokedAt: null,
       ...(lifetimeMs !== undefined && { expiresAt: now + lifetimeMs }),
+      ...(applicationId !== undefined && { applicationId }),
     };
     await this.#metadata.addToken(record);
     return { token: `pw_${id}_${secret}`, record };

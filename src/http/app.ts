@@ -189,8 +189,12 @@ export function registerApi(app: FastifyInstance, context: ApiContext, options: 
     api.register(routes, { prefix: '/2.0' });
     api.register(routes, { prefix: '/api/2.0' });
   });
-  // Where SDKs get a token: at the root (Box's oauth2Url is `<host>/oauth2`) and under both API prefixes.
-  for (const prefix of ['', '/2.0', '/api/2.0']) app.register(async (scope) => oauthRoutes(scope, context.applications), { prefix });
+  // Where SDKs get a token: at the root (Box's oauth2Url is `<host>/oauth2`) and under both API prefixes,
+  // with one rate-limit budget per client address for all three, so a secret cannot be guessed at line rate.
+  app.register(async (oauth) => {
+    if (options.rateLimitPerMinute > 0) await limitRequestRate(oauth, options.rateLimitPerMinute);
+    for (const prefix of ['', '/2.0', '/api/2.0']) oauth.register(async (scope) => oauthRoutes(scope, context), { prefix });
+  });
   app.register(async (scope) => downloadRoutes(scope, context));
   app.register(async (scope) => healthRoutes(scope, context.health, context.metrics, options.metricsToken));
   options.web?.(app);

@@ -4,6 +4,7 @@ import type { Applications } from '../core/applications.js';
 import type { Authenticator } from '../core/bearer-credentials.js';
 import type { DownloadLinks } from '../core/download-links.js';
 import type { Folders } from '../core/folders.js';
+import type { JwtGrant } from '../core/jwt-grant.js';
 import type { Tokens } from '../core/tokens.js';
 import type { UploadSessions } from '../core/upload-sessions.js';
 import type { Webhooks } from '../core/webhooks.js';
@@ -19,6 +20,8 @@ export interface ApiContext {
   tokens: Tokens;
   /** OAuth 2.0 applications, which trade client credentials for tokens (`/oauth2/token`). */
   applications: Applications;
+  /** Box's JWT grant: assertions signed by an application's key, traded for tokens (`/oauth2/token`). */
+  jwtGrant: JwtGrant;
   /** Who a bearer credential is: Partway's tokens, and the identity provider's when one is configured. */
   credentials: Authenticator;
   links: DownloadLinks;

@@ -1,5 +1,5 @@
 import {
-  asBlobKey, asPartRef, asUploadRef, type FileVersionRecord, type GarbageRecord, type ItemRecord, type PartRecord, type TokenRecord, type ApplicationRecord, type UploadSessionRecord, type UserRecord,
+  asBlobKey, asPartRef, asUploadRef, type FileVersionRecord, type GarbageRecord, type ItemRecord, type PartRecord, type TokenRecord, type ApplicationRecord, type ApplicationKeyRecord, type UploadSessionRecord, type UserRecord,
 } from '../core/model.js';
 
 /** Rows as both SQL stores return them (same column names); numbers may arrive as strings (BIGINT in pg). */
@@ -20,6 +20,7 @@ export function toToken(row: Row): TokenRecord {
     id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
     createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
     ...(row.expires_at != null && { expiresAt: Number(row.expires_at) }),
+    ...(row.application_id != null && { applicationId: String(row.application_id) }),
   };
 }
 
@@ -27,6 +28,12 @@ export function toApplication(row: Row): ApplicationRecord {
   return {
     id: String(row.id), userId: id(row.user_id), secretHash: String(row.secret_hash),
     createdAt: Number(row.created_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+export function toApplicationKey(row: Row): ApplicationKeyRecord {
+  return {
+    applicationId: String(row.application_id), id: String(row.id), publicKeyPem: String(row.public_key_pem), createdAt: Number(row.created_at),
   };
 }
 

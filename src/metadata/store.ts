@@ -1,6 +1,6 @@
 import type {
   BlobKey, ChildrenQuery, FileRecord, FileVersionRecord, FolderRecord, GarbageRecord, ItemFields, ItemRecord, Millis, NewFile, NewFolder, NewVersion, Page,
-  PartRecord, PartWrite, RecordPartResult, TokenRecord, ApplicationRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
+  PartRecord, PartWrite, RecordPartResult, TokenRecord, ApplicationRecord, ApplicationKeyRecord, UploadRef, UploadSessionRecord, UploadUsage, UserRecord,
 } from '../core/model.js';
 import type { DeliveryBacklog, DeliveryRecord, DeliverySettlement, NewWebhook, WebhookRecord } from '../core/event-model.js';
 
@@ -34,8 +34,24 @@ export interface MetadataStore {
   addApplication(application: ApplicationRecord): Promise<void>;
   getApplication(id: string): Promise<ApplicationRecord | undefined>;
   listApplications(): Promise<ApplicationRecord[]>;
-  /** Returns false if there is no such application or it was already revoked. */
+  /**
+   * Revokes the application and, in the same step, every token granted to it (`applicationId`);
+   * returns false if there is no such application or it was already revoked.
+   */
   revokeApplication(id: string, now: Millis): Promise<boolean>;
+  /** Returns false (and stores nothing) if the application already has a key with this id. */
+  addApplicationKey(key: ApplicationKeyRecord): Promise<boolean>;
+  /** An application's keys, oldest first. */
+  listApplicationKeys(applicationId: string): Promise<ApplicationKeyRecord[]>;
+  /** Returns false if the application has no key with this id. */
+  removeApplicationKey(applicationId: string, keyId: string): Promise<boolean>;
+  /**
+   * Records that an application used a JWT assertion's `jti`, kept until `expiresAt`; false if it was
+   * already recorded. Insert-if-absent in one statement, so of two nodes given one assertion only one is told true.
+   */
+  useAssertionId(applicationId: string, jti: string, expiresAt: Millis): Promise<boolean>;
+  /** Deletes up to `limit` tokens that expired, and recorded assertion ids that ran out, before `before`; how many went. */
+  purgeExpiredCredentials(before: Millis, limit: number): Promise<number>;
 
   getItem(id: string): Promise<ItemRecord | undefined>;
   findChild(parentId: string, nameKey: string): Promise<ItemRecord | undefined>;

@@ -234,7 +234,7 @@ export function describeMetadataStore(
       });
     });
 
-    // ---- applications (OAuth 2.0 client credentials) -------------------------------------------
+    // ---- applications (OAuth 2.0 client credentials and JWT) ----------------------------------------
 
     describe('applications', () => {
       const application = (id: string, userId: string, createdAt = T0): ApplicationRecord => ({
@@ -267,6 +267,77 @@ export function describeMetadataStore(
         expect(await store.getApplication(record.id)).toStrictEqual({ ...record, revokedAt: T0 + 5 });
         expect(await store.revokeApplication(record.id, T0 + 9)).toBe(false);
         expect(await store.revokeApplication('d'.repeat(32), T0)).toBe(false);
+      });
+
+      it('revokeApplication revokes the tokens granted to the application, and only those', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const record = application('a'.repeat(32), alice.id);
+        const other = application('b'.repeat(32), alice.id);
+        await store.addApplication(record);
+        await store.addApplication(other);
+        const tokenOf = (id: string, applicationId?: string): TokenRecord => ({
+          id, userId: alice.id, secretHash: sha1(id).padEnd(64, '0'), createdAt: T0, revokedAt: null, expiresAt: T0 + HOUR,
+          ...(applicationId !== undefined && { applicationId }),
+        });
+        const granted = [tokenOf('aaaaaaaaaaaaaaa1', record.id), tokenOf('aaaaaaaaaaaaaaa2', record.id)];
+        const untouched = [tokenOf('bbbbbbbbbbbbbbb1', other.id), tokenOf('ccccccccccccccc1')];
+        for (const token of [...granted, ...untouched]) await store.addToken(token);
+        expect(await store.getToken(granted[0]!.id)).toStrictEqual(granted[0]);
+        expect(await store.revokeApplication(record.id, T0 + 5)).toBe(true);
+        for (const token of granted) expect(await store.getToken(token.id)).toStrictEqual({ ...token, revokedAt: T0 + 5 });
+        for (const token of untouched) expect(await store.getToken(token.id)).toStrictEqual(token);
+      });
+
+      it('application keys: added per application, listed oldest first, an id once per application, removed', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const record = application('a'.repeat(32), alice.id);
+        const other = application('b'.repeat(32), alice.id);
+        await store.addApplication(record);
+        await store.addApplication(other);
+        const key = (applicationId: string, id: string, createdAt: Millis) => ({ applicationId, id, publicKeyPem: `PEM of ${id}`, createdAt });
+        const second = key(record.id, 'k2', T0 + 1);
+        const first = key(record.id, 'k1', T0);
+        expect(await store.addApplicationKey(second)).toBe(true);
+        expect(await store.addApplicationKey(first)).toBe(true);
+        expect(await store.addApplicationKey({ ...first, publicKeyPem: 'another' })).toBe(false);
+        expect(await store.addApplicationKey(key(other.id, 'k1', T0))).toBe(true);
+        expect(await store.listApplicationKeys(record.id)).toStrictEqual([first, second]);
+        expect(await store.removeApplicationKey(record.id, 'k1')).toBe(true);
+        expect(await store.removeApplicationKey(record.id, 'k1')).toBe(false);
+        expect(await store.listApplicationKeys(record.id)).toStrictEqual([second]);
+        expect(await store.listApplicationKeys(other.id)).toStrictEqual([key(other.id, 'k1', T0)]);
+        expect(await store.listApplicationKeys('c'.repeat(32))).toStrictEqual([]);
+      });
+
+      it('useAssertionId accepts a jti once per application, also when many ask at once', async () => {
+        const racers = await Promise.all(Array.from({ length: 8 }, () => store.useAssertionId('a'.repeat(32), 'jti-1', T0 + 60_000)));
+        expect(racers.filter(Boolean)).toHaveLength(1);
+        expect(await store.useAssertionId('a'.repeat(32), 'jti-1', T0 + 60_000)).toBe(false);
+        expect(await store.useAssertionId('b'.repeat(32), 'jti-1', T0 + 60_000)).toBe(true);
+        expect(await store.useAssertionId('a'.repeat(32), 'jti-2', T0 + 60_000)).toBe(true);
+      });
+
+      it('purgeExpiredCredentials deletes tokens and assertion ids that ran out before the cut-off, in batches', async () => {
+        const alice = await store.ensureUser('alice', T0);
+        const tokenUntil = (id: string, expiresAt?: Millis): TokenRecord => ({
+          id, userId: alice.id, secretHash: sha1(id).padEnd(64, '0'), createdAt: T0, revokedAt: null, ...(expiresAt !== undefined && { expiresAt }),
+        });
+        const old = [tokenUntil('aaaaaaaaaaaaaaa1', T0 + 10), tokenUntil('aaaaaaaaaaaaaaa2', T0 + 20)];
+        const kept = [tokenUntil('bbbbbbbbbbbbbbb1', T0 + HOUR), tokenUntil('bbbbbbbbbbbbbbb2')];
+        for (const token of [...old, ...kept]) await store.addToken(token);
+        await store.useAssertionId('a'.repeat(32), 'old', T0 + 30);
+        await store.useAssertionId('a'.repeat(32), 'kept', T0 + HOUR);
+        let purged = 0;
+        for (let batch; (batch = await store.purgeExpiredCredentials(T0 + 1000, 2)) > 0;) {
+          expect(batch).toBeLessThanOrEqual(2);
+          purged += batch;
+        }
+        expect(purged).toBe(3);
+        for (const token of old) expect(await store.getToken(token.id)).toBeUndefined();
+        for (const token of kept) expect(await store.getToken(token.id)).toStrictEqual(token);
+        // The purged id is free again (its assertion's exp has passed, so the grant refuses it anyway).
+        expect(await store.useAssertionId('a'.repeat(32), 'old', T0 + 30)).toBe(true);
+        expect(await store.useAssertionId('a'.repeat(32), 'kept', T0 + HOUR)).toBe(false);
       });
     });
 

@@ -137,4 +137,24 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     last_error TEXT
   );
   CREATE INDEX event_deliveries_due ON event_deliveries(state, due_at);`,
+  // Box's JWT grant: the public keys that check an application's assertions, the assertion ids
+  // (jti) already used, kept until they expire; tokens remember the application they were granted to,
+  // so that revoking it revokes them.
+  `CREATE TABLE application_keys (
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    id TEXT NOT NULL,
+    public_key_pem TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (application_id, id)
+  );
+  CREATE TABLE used_assertions (
+    application_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (application_id, jti)
+  );
+  CREATE INDEX used_assertions_by_expiry ON used_assertions(expires_at);
+  ALTER TABLE tokens ADD COLUMN application_id TEXT;
+  CREATE INDEX tokens_by_application ON tokens(application_id);
+  CREATE INDEX tokens_by_expiry ON tokens(expires_at);`,
 ];

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { MetadataUnavailableError } from '../../core/store-errors.js';
 import { childOrderSql } from '../child-order.js';
-import { toApplication, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import { toApplication, toApplicationKey, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import {
   asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
-  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
+  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type ApplicationKeyRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
@@ -81,8 +81,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    await this.#query('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null]);
+    await this.#query('INSERT INTO tokens (id, user_id, secret_hash, created_at, revoked_at, expires_at, application_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null, token.applicationId ?? null]);
   }
 
   async getToken(tokenId: string): Promise<TokenRecord | undefined> {
@@ -117,8 +117,42 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async revokeApplication(applicationId: string, now: Millis): Promise<boolean> {
-    const rows = await this.#query('UPDATE applications SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, applicationId]);
+    return this.#tx(async (client) => {
+      const revoked = await client.query('UPDATE applications SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id', [now, applicationId]);
+      if (revoked.rowCount !== 1) return false;
+      await client.query('UPDATE tokens SET revoked_at = $1 WHERE application_id = $2 AND revoked_at IS NULL', [now, applicationId]);
+      return true;
+    });
+  }
+
+  async addApplicationKey(key: ApplicationKeyRecord): Promise<boolean> {
+    const rows = await this.#query(`INSERT INTO application_keys (application_id, id, public_key_pem, created_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT DO NOTHING RETURNING id`, [key.applicationId, key.id, key.publicKeyPem, key.createdAt]);
     return rows.length === 1;
+  }
+
+  async listApplicationKeys(applicationId: string): Promise<ApplicationKeyRecord[]> {
+    return (await this.#query('SELECT * FROM application_keys WHERE application_id = $1 ORDER BY created_at, id', [applicationId])).map(toApplicationKey);
+  }
+
+  async removeApplicationKey(applicationId: string, keyId: string): Promise<boolean> {
+    return (await this.#query('DELETE FROM application_keys WHERE application_id = $1 AND id = $2 RETURNING id', [applicationId, keyId])).length === 1;
+  }
+
+  async useAssertionId(applicationId: string, jti: string, expiresAt: Millis): Promise<boolean> {
+    const rows = await this.#query(`INSERT INTO used_assertions (application_id, jti, expires_at) VALUES ($1, $2, $3)
+      ON CONFLICT DO NOTHING RETURNING jti`, [applicationId, jti, expiresAt]);
+    return rows.length === 1;
+  }
+
+  async purgeExpiredCredentials(before: Millis, limit: number): Promise<number> {
+    return this.#tx(async (client) => {
+      const tokens = (await client.query(`DELETE FROM tokens WHERE id IN
+        (SELECT id FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [before, limit])).rowCount ?? 0;
+      const assertions = (await client.query(`DELETE FROM used_assertions WHERE (application_id, jti) IN
+        (SELECT application_id, jti FROM used_assertions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [before, limit - tokens])).rowCount ?? 0;
+      return tokens + assertions;
+    });
   }
 
   async getItem(itemId: string): Promise<ItemRecord | undefined> {

@@ -2,11 +2,11 @@ import type { FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   asPartRef, type BlobKey, type ChildrenQuery, type FileVersionRecord, type FolderRecord, type GarbageRecord, type ItemRecord, type Millis, type Page,
-  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
+  type PartRecord, type PartWrite, type RecordPartResult, type TokenRecord, type ApplicationRecord, type ApplicationKeyRecord, type UploadRef, type UploadSessionRecord, type UploadUsage,
   type UserRecord,
 } from '../../core/model.js';
 import { MetadataUnavailableError, StorageFullError } from '../../core/store-errors.js';
-import { toApplication, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
+import { toApplication, toApplicationKey, toGarbage, toItem, toPart, toSession, toToken, toUser, toVersion, type Row } from '../rows.js';
 import type { MetadataStore, MetadataTransaction } from '../store.js';
 import { childOrderSql } from '../child-order.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -115,7 +115,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async addToken(token: TokenRecord): Promise<void> {
-    await this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null));
+    await this.#write(() => this.#sql.insertToken.run(token.id, token.userId, token.secretHash, token.createdAt, token.revokedAt, token.expiresAt ?? null, token.applicationId ?? null));
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -153,7 +153,34 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async revokeApplication(id: string, now: Millis): Promise<boolean> {
-    return this.#write(() => this.#sql.revokeApplication.run(now, id).changes === 1);
+    return this.#write(() => this.#db.transaction(() => {
+      if (this.#sql.revokeApplication.run(now, id).changes !== 1) return false;
+      this.#sql.revokeTokensOfApplication.run(now, id);
+      return true;
+    }).immediate());
+  }
+
+  async addApplicationKey(key: ApplicationKeyRecord): Promise<boolean> {
+    return this.#write(() => this.#sql.insertApplicationKey.run(key.applicationId, key.id, key.publicKeyPem, key.createdAt).changes === 1);
+  }
+
+  async listApplicationKeys(applicationId: string): Promise<ApplicationKeyRecord[]> {
+    return this.#read(() => (this.#sql.applicationKeys.all(applicationId) as Row[]).map(toApplicationKey));
+  }
+
+  async removeApplicationKey(applicationId: string, keyId: string): Promise<boolean> {
+    return this.#write(() => this.#sql.deleteApplicationKey.run(applicationId, keyId).changes === 1);
+  }
+
+  async useAssertionId(applicationId: string, jti: string, expiresAt: Millis): Promise<boolean> {
+    return this.#write(() => this.#sql.insertUsedAssertion.run(applicationId, jti, expiresAt).changes === 1);
+  }
+
+  async purgeExpiredCredentials(before: Millis, limit: number): Promise<number> {
+    return this.#write(() => this.#db.transaction(() => {
+      const tokens = this.#sql.purgeExpiredTokens.run(before, limit).changes;
+      return tokens + this.#sql.purgeUsedAssertions.run(before, limit - tokens).changes;
+    }).immediate());
   }
 
   async getItem(id: string): Promise<ItemRecord | undefined> {
