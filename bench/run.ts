@@ -49,9 +49,9 @@ const only = new Set((env.BENCH_ONLY ?? 'partway,tus,tus_sha1,limit,commit,rps,c
 const tmpDir = resolve(env.BENCH_TMP_DIR ?? join(BENCH_DIR, '.tmp'), `run-${process.pid}`);
 const cpuProfDir = env.BENCH_CPU_PROF === '1' ? join(BENCH_DIR, '.profiles') : undefined;
 const quietWait = int('BENCH_QUIET_WAIT', 120);
-const clients = only.has('clients')
-  ? (env.BENCH_CLIENTS ?? CLIENTS.join(',')).split(',').map((name) => name.trim()).filter((name): name is ClientName => (CLIENTS as readonly string[]).includes(name))
-  : [];
+const clients = only.has('clients') ? (env.BENCH_CLIENTS || CLIENTS.join(',')).split(',').map((name) => name.trim()) as ClientName[] : [];
+const unknownClients = clients.filter((name) => !CLIENTS.includes(name));
+if (unknownClients.length > 0) throw new Error(`BENCH_CLIENTS: no client called ${unknownClients.join(', ')} (there are ${CLIENTS.join(', ')})`);
 const PART_SIZE = 8 * MiB;
 const started = Date.now();
 
