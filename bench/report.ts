@@ -1,4 +1,5 @@
 /** The table, the targets and the `name: value` headline lines, from everything run.ts measured. */
+import { clientsHeadlines, clientsTargets, renderClients } from './clients-report.js';
 import type { CommitRun } from './commit-latency.js';
 import type { ThroughputRun } from './lib/context.js';
 import { median, round } from './lib/stats.js';
@@ -11,6 +12,8 @@ export interface BenchResults {
   partway: { commit: string; subject: string; dirty: boolean };
   settings: { sizeMiB: number; runs: number; partSize: number; parallel: number; commit8g: boolean; cliSizeMiB: number };
   throughput: ThroughputRun[];
+  /** The Box clients of clients.ts, by name. */
+  clients: ThroughputRun[];
   commit1g: CommitRun[];
   commit8g: CommitRun[];
   rps: MetadataRpsResult | undefined;
@@ -69,6 +72,7 @@ export function headlines(results: BenchResults): Headlines {
     ['session_get_p99_ms', results.rps?.session.latencyP99Ms],
     ['list_parts_rps', results.rps?.listParts.requestsPerSecondMean],
     ['list_parts_p99_ms', results.rps?.listParts.latencyP99Ms],
+    ...clientsHeadlines(results.clients, results.settings.sizeMiB * 2 ** 20),
   ];
 }
 
@@ -109,6 +113,7 @@ export function targets(results: BenchResults): Array<{ target: string; value: s
       target: `partway upload CLI peak RSS < 200 MiB (${results.cli ? fmt(results.cli.bytes / 2 ** 30, 2) : '2'} GiB file)`, value: fmt(get('cli_peak_rss_mib')),
       met: check(get('cli_peak_rss_mib'), (v) => v < 200),
     },
+    ...clientsTargets(results.clients),
   ];
 }
 
@@ -120,9 +125,9 @@ export function renderReport(results: BenchResults): string {
   lines.push(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, Linux ${machine.kernel}; client and server processes share the cores, loopback only.`);
   lines.push(`Partway: commit ${results.partway.commit}${results.partway.dirty ? ' + uncommitted changes in src/' : ''} (${results.partway.subject}). Load average at start: ${machine.loadAverageAtStart.join(', ')}.`);
   lines.push(`Settings: test file ${settings.sizeMiB} MiB, ${settings.runs} runs per contender (interleaved), part/chunk ${settings.partSize / 1048576} MiB, ${settings.parallel} parts in flight (tus: 1 PATCH at a time; @tus/file-store has no concatenation extension for parallel uploads). All MB/s figures are MiB/s.`);
-  lines.push('');
-  lines.push('| Upload of the test file | median MiB/s | runs (MiB/s) | median s | server peak RSS MiB | server CPU s | client CPU s | other CPU s |');
-  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  if (results.throughput.length) lines.push('');
+  if (results.throughput.length) lines.push('| Upload of the test file | median MiB/s | runs (MiB/s) | median s | server peak RSS MiB | server CPU s | client CPU s | other CPU s |');
+  if (results.throughput.length) lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [name, label] of CONTENDERS) {
     const runs = runsOf(results, name);
     if (runs.length === 0) continue;
@@ -139,6 +144,7 @@ export function renderReport(results: BenchResults): string {
     lines.push(`Other requests during the upload (\`GET /2.0/users/me\`, one every 25 ms, median of the runs): p50 ${fmt(med(partway, (r) => r.detail.probeP50Ms))} ms, `
       + `p99 ${fmt(med(partway, (r) => r.detail.probeP99Ms))} ms, max ${fmt(med(partway, (r) => r.detail.probeMaxMs))} ms, ${fmt(med(partway, (r) => r.detail.probeCount), 0)} requests per run.`);
   }
+  lines.push(...renderClients(results.clients, settings.sizeMiB * 2 ** 20));
   if (results.commit1g.length || results.commit8g.length) {
     lines.push('');
     lines.push('| Commit latency (uploaded in order, 4 in flight) | commit ms | upload MiB/s (undici client) | parts | server peak RSS MiB |');
@@ -167,7 +173,7 @@ export function renderReport(results: BenchResults): string {
   for (const t of targets(results)) lines.push(`| ${t.target} | ${t.value} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : 'NO'} |`);
   lines.push('');
   for (const [name, value] of headlines(results)) {
-    if (value !== undefined) lines.push(`${name}: ${fmt(value, name.startsWith('ratio') ? 2 : 1)}`);
+    if (value !== undefined) lines.push(`${name}: ${fmt(value, name.includes('ratio') || name.includes('cpu') ? 2 : 1)}`);
   }
   return lines.join('\n');
 }

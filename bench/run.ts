@@ -9,7 +9,8 @@
  *   BENCH_COMMIT_8G_RUNS=1  8 GiB commit-latency runs
  *   BENCH_CLI_SIZE_MB=2048  file the `partway upload` CLI's RSS is measured with (0 skips)
  *   BENCH_RPS_SECONDS=10, BENCH_RPS_CONNECTIONS=50, BENCH_RPS_PARTS=16   autocannon settings
- *   BENCH_ONLY=partway,tus,tus_sha1,limit,commit,rps,cli   run only these parts
+ *   BENCH_ONLY=partway,tus,tus_sha1,limit,commit,rps,cli,clients   run only these parts
+ *   BENCH_CLIENTS=partway_cli,box_sdk_v10,box_sdk_legacy,rclone   the Box clients of `clients` (clients.ts)
  *   BENCH_CPU_PROF=1        Partway's server and client write V8 CPU profiles to bench/.profiles
  *   BENCH_TMP_DIR=bench/.tmp  scratch directory (deleted at the end unless BENCH_KEEP_TMP=1)
  *   BENCH_QUIET_WAIT=120    before each measurement, wait up to this many seconds for other processes
@@ -20,6 +21,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { CLIENTS, missingClientTools, runClient, type ClientName } from './clients.js';
 import { runCommitLatency, type CommitRun } from './commit-latency.js';
 import { syncDisks, waitForQuiet, type BenchContext, type ThroughputRun } from './lib/context.js';
 import { MiB, writeRandomFile } from './lib/data.js';
@@ -43,10 +45,13 @@ const commit8g = env.BENCH_COMMIT_8G !== '0';
 const commitRuns = int('BENCH_COMMIT_RUNS', runs);
 const commit8gRuns = Math.max(1, int('BENCH_COMMIT_8G_RUNS', 1));
 const cliSizeMiB = int('BENCH_CLI_SIZE_MB', 2048);
-const only = new Set((env.BENCH_ONLY ?? 'partway,tus,tus_sha1,limit,commit,rps,cli').split(',').map((part) => part.trim()));
+const only = new Set((env.BENCH_ONLY ?? 'partway,tus,tus_sha1,limit,commit,rps,cli,clients').split(',').map((part) => part.trim()));
 const tmpDir = resolve(env.BENCH_TMP_DIR ?? join(BENCH_DIR, '.tmp'), `run-${process.pid}`);
 const cpuProfDir = env.BENCH_CPU_PROF === '1' ? join(BENCH_DIR, '.profiles') : undefined;
 const quietWait = int('BENCH_QUIET_WAIT', 120);
+const clients = only.has('clients') ? (env.BENCH_CLIENTS || CLIENTS.join(',')).split(',').map((name) => name.trim()) as ClientName[] : [];
+const unknownClients = clients.filter((name) => !CLIENTS.includes(name));
+if (unknownClients.length > 0) throw new Error(`BENCH_CLIENTS: no client called ${unknownClients.join(', ')} (there are ${CLIENTS.join(', ')})`);
 const PART_SIZE = 8 * MiB;
 const started = Date.now();
 
@@ -69,6 +74,8 @@ function log(message: string): void {
 }
 
 async function main(): Promise<void> {
+  const missing = missingClientTools(clients);
+  if (missing.length > 0) throw new Error(`BENCH_ONLY=clients needs: ${missing.join('; ')} (or leave a client out with BENCH_CLIENTS)`);
   await mkdir(tmpDir, { recursive: true });
   if (env.BENCH_KEEP_TMP !== '1') onSignalExit(() => rmSync(tmpDir, { recursive: true, force: true }));
   if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
@@ -83,14 +90,14 @@ async function main(): Promise<void> {
       dirty: git(['status', '--porcelain', '--', 'src']) !== '',
     },
     settings: { sizeMiB, runs, partSize: PART_SIZE, parallel: 4, commit8g, cliSizeMiB },
-    throughput: [], commit1g: [], commit8g: [], rps: undefined, cli: undefined,
+    throughput: [], clients: [], commit1g: [], commit8g: [], rps: undefined, cli: undefined,
   };
 
   const file = join(tmpDir, 'test.bin');
   const fileSize = sizeMiB * MiB;
   const contenders = (['partway', 'tus', 'tus_sha1', 'limit'] as const).filter((name) => only.has(name));
   let fileSha1 = '';
-  if (contenders.length > 0) {
+  if (contenders.length > 0 || clients.length > 0) {
     log(`writing a ${sizeMiB} MiB random test file`);
     fileSha1 = await writeRandomFile(file, fileSize);
   }
@@ -108,7 +115,16 @@ async function main(): Promise<void> {
       log(`run ${run}/${runs} ${name}: ${result.mibPerSecond.toFixed(1)} MiB/s (${(result.ms / 1000).toFixed(2)} s), server peak RSS ${result.serverPeakRssMiB.toFixed(1)} MiB`);
     }
   }
-  if (contenders.length > 0) await rm(file, { force: true });
+  // The Box clients take turns the same way.
+  for (let run = 1; run <= runs && clients.length > 0; run++) {
+    for (const name of clients) {
+      await settle();
+      const result = await runClient(context, run, name);
+      results.clients.push(result);
+      log(`run ${run}/${runs} ${name}: ${result.mibPerSecond.toFixed(1)} MiB/s (${(result.ms / 1000).toFixed(2)} s), client CPU ${result.clientCpuSeconds.toFixed(2)} s, server CPU ${result.serverCpuSeconds?.toFixed(2)} s`);
+    }
+  }
+  if (contenders.length > 0 || clients.length > 0) await rm(file, { force: true });
 
   // 4: commit latency by file size.
   if (only.has('commit')) {

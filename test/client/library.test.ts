@@ -1,4 +1,4 @@
-import { closeSync, openSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, openSync, truncateSync, utimesSync, writeSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -319,6 +319,34 @@ describe('uploading with the library', () => {
     await expect(upload).rejects.toBeInstanceOf(SourceChangedError);
     await expect(upload).rejects.toMatchObject({ kind: 'changed' });
     expect(watch.count('POST', /\/commit$/)).toBe(0);
+  });
+
+  it('refuses a file that became shorter while it was read, committing nothing', async () => {
+    // The path's parts are read into shared buffers and hashed on worker threads: a read that comes
+    // up short must still fail the upload, and the buffers in flight must not leak into a commit.
+    const path = join(dir.path, `${uniqueName()}`);
+    await writeFile(path, data);
+    let cut = false;
+    const upload = client().upload(path, {
+      name: uniqueName(), chunkedThreshold: THRESHOLD, concurrency: 1,
+      onProgress: (event) => {
+        if (cut || event.partsDone < 2) return;
+        cut = true;
+        truncateSync(path, 5 * PART + 10);
+      },
+    });
+    await expect(upload).rejects.toBeInstanceOf(SourceChangedError);
+    await proxy.idle();
+    await watch.idle();
+    expect(watch.count('POST', /\/commit$/)).toBe(0);
+  });
+
+  it('hashes a path read into reused buffers the same as its bytes, whatever the concurrency', async () => {
+    for (const concurrency of [1, 3, 8]) {
+      const result = await client().upload(dataPath, { name: uniqueName(), chunkedThreshold: THRESHOLD, concurrency });
+      expect({ sha1: result.sha1, size: result.size, parts: result.partsSent, stored: result.file.sha1 })
+        .toEqual({ sha1: sha1Hex(data), size: SIZE, parts: TOTAL_PARTS, stored: sha1Hex(data) });
+    }
   });
 
   it('refuses a stream that ends early or runs long, committing nothing', async () => {

@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SourceChangedError } from '../errors.js';
 import type { PartSource, ReadPart } from '../part-source.js';
+import { Sha1Worker } from './hash-worker.js';
 
 /** What can be uploaded from Node: a file path, a Blob, or a stream of known size. */
 export type UploadSource = string | Blob | { stream: AsyncIterable<Uint8Array>; size: number; name?: string };
@@ -46,26 +47,24 @@ function hashedSource(init: { size: number; name: string | undefined; read(partS
 async function fileSource(path: string): Promise<PartSource> {
   const before = await stat(path);
   if (!before.isFile()) throw new SourceChangedError(`${path} is not a regular file`);
-  return hashedSource({
+  const readInto = async (file: FileHandle, bytes: Buffer, offset: number) => {
+    for (let filled = 0; filled < bytes.length;) {
+      const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, offset + filled);
+      if (bytesRead === 0) throw new SourceChangedError(`${path} became shorter while it was read`);
+      filled += bytesRead;
+    }
+  };
+  const source = hashedSource({
     size: before.size,
     name: basename(path),
+    // For the simple upload (small files): read whole, hashed here.
     async *read(partSize) {
       const file = await open(path, 'r');
-      // Part buffers are reused: with the caller's bounded parts in flight, memory stays bounded too,
-      // instead of waiting for the garbage collector to notice many dead 8 MiB buffers.
-      const free: Buffer[] = [];
       try {
         for (let offset = 0; offset < before.size; offset += partSize) {
-          const length = Math.min(partSize, before.size - offset);
-          const buffer = free.pop() ?? Buffer.allocUnsafe(partSize);
-          const bytes = buffer.subarray(0, length);
-          let filled = 0;
-          while (filled < length) {
-            const { bytesRead } = await file.read(bytes, filled, length - filled, offset + filled);
-            if (bytesRead === 0) throw new SourceChangedError(`${path} became shorter while it was read`);
-            filled += bytesRead;
-          }
-          yield { offset, bytes, release: () => free.push(buffer) };
+          const bytes = Buffer.allocUnsafe(Math.min(partSize, before.size - offset));
+          await readInto(file, bytes, offset);
+          yield { offset, bytes, release: () => {} };
         }
       } finally {
         await file.close();
@@ -78,6 +77,50 @@ async function fileSource(path: string): Promise<PartSource> {
       }
     },
   });
+  let whole: Uint8Array | undefined;
+  return {
+    ...source,
+    /**
+     * Parts read into shared buffers and hashed on two threads at once (the part's SHA-1 on one, the
+     * whole file's on the other), so the main thread only reads and sends. A buffer is reused once
+     * its part was sent and hashed into the whole file: with the caller's bounded parts in flight,
+     * memory stays bounded too.
+     */
+    async *parts(partSize) {
+      whole = undefined;
+      const file = await open(path, 'r');
+      const partHashes = new Sha1Worker();
+      const wholeHash = new Sha1Worker();
+      const free: SharedArrayBuffer[] = [];
+      try {
+        for (let offset = 0; offset < before.size; offset += partSize) {
+          const length = Math.min(partSize, before.size - offset);
+          const shared = free.pop() ?? new SharedArrayBuffer(partSize);
+          const bytes = Buffer.from(shared, 0, length);
+          await readInto(file, bytes, offset);
+          let holds = 2;
+          const letGo = () => {
+            if (--holds === 0) free.push(shared);
+          };
+          // A failed update fails the digest below; the buffer is then simply not reused.
+          wholeHash.update(shared, length).then(letGo, () => {});
+          const sha1 = await partHashes.sha1Of(shared, length);
+          let released = false;
+          yield { offset, length, sha1, body: bytes, release: () => {
+            if (!released) letGo();
+            released = true;
+          } };
+        }
+        whole = await wholeHash.digest();
+      } finally {
+        await Promise.all([file.close(), partHashes.close(), wholeHash.close()]);
+      }
+    },
+    wholeSha1() {
+      if (whole === undefined) throw new Error('The whole-file SHA-1 is known only once every part was read');
+      return whole;
+    },
+  };
 }
 
 function blobSource(blob: Blob): PartSource {

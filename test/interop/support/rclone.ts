@@ -25,16 +25,9 @@ export interface Rclone {
  * token that does not expire, so rclone never asks Box's OAuth server for another.
  */
 export async function rcloneFor(options: { proxyUrl: string; caPath: string; token: string }): Promise<Rclone> {
-  const home = await mkdtemp(join(tmpdir(), 'partway-rclone-'));
-  const config = join(home, 'rclone.conf');
-  const token = JSON.stringify({ access_token: options.token, token_type: 'Bearer', expiry: '2099-01-01T00:00:00Z' });
-  await writeFile(config, `[partway]\ntype = box\ntoken = ${token}\n`);
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, RCLONE_CONFIG: config,
-    HTTPS_PROXY: options.proxyUrl, https_proxy: options.proxyUrl, NO_PROXY: '', no_proxy: '',
-  };
+  const { home, env, args: common } = await rcloneSetup(options);
   const run = (args: readonly string[], runOptions: { timeoutMs?: number } = {}) => new Promise<RcloneResult>((resolve) => {
-    execFile('rclone', ['--ca-cert', options.caPath, '--retries', '1', '--low-level-retries', '2', ...args],
+    execFile('rclone', [...common, '--retries', '1', '--low-level-retries', '2', ...args],
       { env, timeout: runOptions.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }));
   });
@@ -48,4 +41,20 @@ export async function rcloneFor(options: { proxyUrl: string; caPath: string; tok
     },
     remove: () => rm(home, { recursive: true, force: true }),
   };
+}
+
+/**
+ * What running rclone against Partway takes, for callers that start it themselves (the benchmark,
+ * which measures its CPU): a home with the config, the environment, and the arguments every run needs.
+ */
+export async function rcloneSetup(options: { proxyUrl: string; caPath: string; token: string }): Promise<{ home: string; env: Record<string, string>; args: string[] }> {
+  const home = await mkdtemp(join(tmpdir(), 'partway-rclone-'));
+  const config = join(home, 'rclone.conf');
+  const token = JSON.stringify({ access_token: options.token, token_type: 'Bearer', expiry: '2099-01-01T00:00:00Z' });
+  await writeFile(config, `[partway]\ntype = box\ntoken = ${token}\n`);
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, RCLONE_CONFIG: config,
+    HTTPS_PROXY: options.proxyUrl, https_proxy: options.proxyUrl, NO_PROXY: '', no_proxy: '',
+  };
+  return { home, env, args: ['--ca-cert', options.caPath] };
 }
