@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { formerNamesUsed, loadConfig, SETTINGS, type Setting, type SettingKey } from '../config.js';
 import type { Applications } from '../core/applications.js';
 import type { Tokens } from '../core/tokens.js';
+import { withMetadata } from './with-metadata.js';
 import { boxDate } from '../http/present.js';
 import { registerClientCommands } from './client-commands.js';
 import { missingServerNodeOptions } from './node-options.js';
@@ -85,14 +86,7 @@ const dataDirOption = () => new Option('--data-dir <data_dir>', 'data directory 
 const databaseOption = () => new Option('--database-url <url>', 'PostgreSQL metadata store [env PARTWAY_DATABASE_URL]');
 
 async function withTokens<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (tokens: Tokens) => Promise<T>): Promise<T> {
-  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
-  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores/open.js'), import('../core/tokens.js')]);
-  const metadata = await openMetadata(config);
-  try {
-    return await work(new Tokens(metadata));
-  } finally {
-    await metadata.close();
-  }
+  return withMetadata(flags, (_metadata, tokens) => work(tokens));
 }
 
 const token = program.command('token').description('manage bearer tokens');
@@ -130,14 +124,7 @@ token.command('revoke').description('revoke a token by its id (or the whole toke
 
 async function withApplications<T>(flags: { dataDir?: string; databaseUrl?: string }, work: (applications: Applications) => Promise<T>): Promise<T> {
   const { Applications } = await import('../core/applications.js');
-  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
-  const [{ openMetadata }, { Tokens }] = await Promise.all([import('../stores/open.js'), import('../core/tokens.js')]);
-  const metadata = await openMetadata(config);
-  try {
-    return await work(new Applications(metadata, new Tokens(metadata)));
-  } finally {
-    await metadata.close();
-  }
+  return withMetadata(flags, (metadata, tokens) => work(new Applications(metadata, tokens)));
 }
 
 const application = program.command('app').description('manage OAuth 2.0 applications (client credentials and JWT grants)');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { withMetadata } from './with-metadata.js';
 
 /**
  * `partway webhook-keys show|rotate --user NAME`: the user's two keys that sign webhook deliveries
@@ -29,14 +29,10 @@ export function registerWebhookKeysCommand(program: Command): void {
 interface Flags { user: string; dataDir?: string; databaseUrl?: string }
 
 async function withKeys<T>(flags: Flags, work: (keys: import('../core/webhook-keys.js').WebhookKeys, userId: string) => Promise<T>): Promise<T> {
-  const config = loadConfig({ dataDir: flags.dataDir, databaseUrl: flags.databaseUrl });
-  const [{ openMetadata }, { WebhookKeys }] = await Promise.all([import('../stores/open.js'), import('../core/webhook-keys.js')]);
-  const metadata = await openMetadata(config);
-  try {
+  const { WebhookKeys } = await import('../core/webhook-keys.js');
+  return withMetadata(flags, async (metadata) => {
     const user = await metadata.getUserByName(flags.user);
     if (!user) throw new Error(`No user ${flags.user}`);
-    return await work(new WebhookKeys(metadata), user.id);
-  } finally {
-    await metadata.close();
-  }
+    return work(new WebhookKeys(metadata), user.id);
+  });
 }
